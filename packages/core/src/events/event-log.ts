@@ -1,0 +1,221 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'eventemitter3';
+import { type Clock, systemClock, sleep } from '../clock.js';
+import { AbortError, errnoCode } from '../errors.js';
+import { listDir } from '../fs/file-io.js';
+import { type EventInput, type TeamEvent, compareEvents } from './types.js';
+
+type Listener = (event: TeamEvent) => void;
+
+/** In-process listeners: by event type, or `'*'` for every event. */
+export type EventLogEvents = Record<string, Listener>;
+
+export interface ReadEventsOptions {
+  /** Only events with `ts` greater than this (epoch ms). */
+  since?: number;
+  /** Only these types. */
+  types?: readonly string[];
+  taskId?: string;
+  agentId?: string;
+}
+
+export interface FollowEventsOptions extends ReadEventsOptions {
+  signal?: AbortSignal;
+  /** How often to look for new lines. @default 100 */
+  pollMs?: number;
+  /**
+   * Events are held this long before being yielded, so a slightly late line
+   * from another process still comes out in time order. @default 150
+   */
+  reorderWindowMs?: number;
+}
+
+/**
+ * The append-only lifecycle log: one JSON-lines file per writing process under
+ * `events/`, so writers never contend. Each event is one `write(2)` on an
+ * `O_APPEND` descriptor. A line torn by a crash is skipped by readers.
+ * In-process listeners get every event through eventemitter3.
+ */
+export class EventLog extends EventEmitter<EventLogEvents> {
+  private fd: number | null = null;
+  private seq = 0;
+  private readonly file: string;
+  private readonly preciseTime: boolean;
+
+  constructor(
+    readonly dir: string,
+    readonly writerId: string,
+    private readonly clock: Clock = systemClock,
+  ) {
+    super();
+    this.file = path.join(dir, `${writerId}.jsonl`);
+    this.preciseTime = clock === systemClock;
+  }
+
+  /** A timestamp with microsecond precision when the clock is the system clock. */
+  timestamp(): number {
+    if (!this.preciseTime) return this.clock.now();
+    return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+  }
+
+  /** Appends one event and notifies in-process listeners. Returns the event. */
+  append(input: EventInput): TeamEvent {
+    this.seq += 1;
+    const event: TeamEvent = { ts: this.timestamp(), writer: this.writerId, seq: this.seq, ...input } as TeamEvent;
+    this.writeLines(`${JSON.stringify(event)}\n`);
+    this.notify(event);
+    return event;
+  }
+
+  /** Appends several events with one write. */
+  appendMany(inputs: readonly EventInput[]): TeamEvent[] {
+    if (inputs.length === 0) return [];
+    const events: TeamEvent[] = [];
+    let text = '';
+    const ts = this.timestamp();
+    for (const input of inputs) {
+      this.seq += 1;
+      const event = { ts, writer: this.writerId, seq: this.seq, ...input } as TeamEvent;
+      events.push(event);
+      text += `${JSON.stringify(event)}\n`;
+    }
+    this.writeLines(text);
+    for (const event of events) this.notify(event);
+    return events;
+  }
+
+  private notify(event: TeamEvent): void {
+    this.emit(event.type, event);
+    this.emit('*', event);
+  }
+
+  private writeLines(text: string): void {
+    if (this.fd === null) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.fd = fs.openSync(this.file, 'a', 0o644);
+    }
+    fs.writeSync(this.fd, text);
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      fs.closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  /** Every event in the folder, merged from all writers, in time order. */
+  static read(dir: string, options: ReadEventsOptions = {}): TeamEvent[] {
+    const events: TeamEvent[] = [];
+    for (const name of listDir(dir)) {
+      if (!name.endsWith('.jsonl')) continue;
+      let text: string;
+      try {
+        text = fs.readFileSync(path.join(dir, name), 'utf8');
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue;
+        throw err;
+      }
+      parseLines(text, events, options);
+    }
+    return events.sort(compareEvents);
+  }
+
+  read(options: ReadEventsOptions = {}): TeamEvent[] {
+    return EventLog.read(this.dir, options);
+  }
+
+  /**
+   * Yields the merged stream from `since`, then new events as they are
+   * written, in time order, until `signal` aborts.
+   */
+  static async *follow(dir: string, options: FollowEventsOptions = {}): AsyncGenerator<TeamEvent> {
+    const pollMs = options.pollMs ?? 100;
+    const windowMs = options.reorderWindowMs ?? 150;
+    const offsets = new Map<string, { offset: number; rest: string }>();
+    let held: TeamEvent[] = [];
+    let lastYielded: TeamEvent | null = null;
+    const signal = options.signal;
+    while (!signal?.aborted) {
+      for (const name of listDir(dir)) {
+        if (!name.endsWith('.jsonl')) continue;
+        const state = offsets.get(name) ?? { offset: 0, rest: '' };
+        offsets.set(name, state);
+        const chunk = readFrom(path.join(dir, name), state.offset);
+        if (chunk.length === 0) continue;
+        state.offset += chunk.length;
+        const text = state.rest + chunk.toString('utf8');
+        const cut = text.lastIndexOf('\n');
+        state.rest = cut === -1 ? text : text.slice(cut + 1);
+        if (cut !== -1) parseLines(text.slice(0, cut + 1), held, options);
+      }
+      held.sort(compareEvents);
+      const horizon = Date.now() - windowMs;
+      const ready: TeamEvent[] = [];
+      const keep: TeamEvent[] = [];
+      for (const event of held) (event.ts <= horizon ? ready : keep).push(event);
+      held = keep;
+      for (const event of ready) {
+        // A line that arrives later than the window still comes out, just not reordered.
+        if (lastYielded && compareEvents(event, lastYielded) < 0 && event.ts < lastYielded.ts - windowMs * 10) continue;
+        lastYielded = event;
+        yield event;
+      }
+      try {
+        await sleep(pollMs, signal);
+      } catch (err) {
+        if (err instanceof AbortError) return;
+        throw err;
+      }
+    }
+  }
+}
+
+function readFrom(file: string, offset: number): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    let read = 0;
+    while (read < buf.length) {
+      const n = fs.readSync(fd, buf, read, buf.length - read, offset + read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseLines(text: string, into: TeamEvent[], options: ReadEventsOptions): void {
+  const types = options.types ? new Set(options.types) : null;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line.length === 0) continue;
+    let event: TeamEvent;
+    try {
+      event = JSON.parse(line) as TeamEvent;
+    } catch {
+      continue; // a line torn by a crash mid-append
+    }
+    if (typeof event !== 'object' || event === null || typeof event.ts !== 'number') continue;
+    if (options.since !== undefined && event.ts <= options.since) continue;
+    if (types && !types.has(event.type)) continue;
+    if (options.taskId !== undefined && event.taskId !== options.taskId) continue;
+    if (options.agentId !== undefined && event.agentId !== options.agentId) continue;
+    into.push(event);
+  }
+}

@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './clock.js';
+export { Workspace, type WorkspaceOptions, LAYOUT, WORKSPACE_FORMAT, WORKSPACE_VERSION } from './workspace.js';
+export { FileIO, listDir, isProcessAlive } from './fs/file-io.js';
+export { EventLog, type ReadEventsOptions, type FollowEventsOptions } from './events/event-log.js';
+export * from './events/types.js';
+export { ChangeNotifier, type ChangeNotifierOptions } from './watch/change-notifier.js';
+export * from './queue/types.js';
+export type { TaskStore, ClaimGrant, AddOutcome, FailInput, HasWorkResult } from './queue/task-store.js';
+export { TaskQueue, Claim, type TaskQueueOptions, type WaitOptions, type QueueStatus } from './queue/task-queue.js';
+export { FileTaskStore, type FileTaskStoreOptions } from './queue/file/file-task-store.js';
+export { normalizeTask, nextSeq } from './queue/spec.js';
+export { backoffDelay } from './queue/backoff.js';
