@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidIdError } from './errors.js';
 
+const processPrefix = randomBytes(4).toString('hex');
+let uniqueCounter = 0;
+
 /** Ids become file names, so they are restricted to a portable, path-safe alphabet. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -33,15 +36,13 @@ export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value) && !RESERVED.has(value);
 }
 
-let counter = 0;
-
 /**
- * A new id that sorts roughly by creation time: `<prefix>-<time36><count36><random>`.
- * Unique across processes thanks to the random suffix.
+ * A new id that sorts roughly by creation time: `<prefix>-<time36><random><count36>`.
+ * The random part is drawn once per process, so ids from different processes never collide.
  */
 export function newId(prefix = 't'): string {
-  counter = (counter + 1) % 1296;
-  return `${prefix}-${Date.now().toString(36)}${counter.toString(36).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
+  uniqueCounter += 1;
+  return `${prefix}-${Date.now().toString(36)}${processPrefix.slice(0, 6)}${uniqueCounter.toString(36)}`;
 }
 
 /** A random token (hex) from the system's secure generator. */
@@ -49,8 +50,6 @@ export function randomToken(bytes = 8): string {
   return randomBytes(bytes).toString('hex');
 }
 
-const processPrefix = randomBytes(4).toString('hex');
-let uniqueCounter = 0;
 
 /**
  * A name part unique across processes and calls, cheaper than

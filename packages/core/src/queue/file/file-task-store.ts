@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import {
   DependencyCycleError,
   DuplicateTaskError,
@@ -237,11 +238,14 @@ export class FileTaskStore implements TaskStore {
     const cached = this.specCache.get(id);
     if (cached) return cached;
     const spec = this.readJson<TaskSpec>(this.specPath(id), `task file of "${id}"`);
-    if (spec && spec !== CORRUPT) {
-      if (this.specCache.size >= 20_000) this.specCache.clear();
-      this.specCache.set(id, spec);
-    }
+    if (spec && spec !== CORRUPT) this.cacheSpec(spec);
     return spec;
+  }
+
+  /** Specs never change, so caching is safe; the cap keeps a worker's memory flat at any queue size. */
+  private cacheSpec(spec: TaskSpec): void {
+    if (this.specCache.size >= 2000) this.specCache.clear();
+    this.specCache.set(spec.id, spec);
   }
 
   private readState(id: string): StateFile | null {
@@ -329,7 +333,7 @@ export class FileTaskStore implements TaskStore {
           throw new DuplicateTaskError(spec.id);
         }
         published.push(this.specPath(spec.id));
-        this.specCache.set(spec.id, spec);
+        this.cacheSpec(spec);
       }
       const events: EventInput[] = [];
       let anyReady = false;
@@ -506,7 +510,7 @@ export class FileTaskStore implements TaskStore {
       }
       if (best === undefined || bestLane === undefined) return null;
       bestLane.advance();
-      const grant = this.tryClaim(`${bestLane.dir}/${best}`, idFromMarker(best), request, now);
+      const grant = this.tryClaim(`${bestLane.dir}/${best}`, idFromMarker(best), request, now, bestLane.contention > 0);
       if (grant === 'taken') {
         bestLane.contention = Math.min(16, bestLane.contention + 2);
         continue;
@@ -526,8 +530,10 @@ export class FileTaskStore implements TaskStore {
     id: string,
     request: ClaimRequest & { leaseMs: number },
     now: number,
+    contended: boolean,
   ): ClaimGrant | null | 'taken' {
-    if (!this.exists(markerPath)) return 'taken';
+    // Under contention most cached entries are already taken: one cheap check skips them.
+    if (contended && !this.exists(markerPath)) return 'taken';
     const claimPath = this.claimPath(id);
     let fd: number;
     try {
@@ -562,8 +568,9 @@ export class FileTaskStore implements TaskStore {
       pid: process.pid,
       host: this.host,
     };
+    // The lease expiry is claimedAt + leaseMs from the content until the first
+    // heartbeat moves the file's mtime past it (see reapSync).
     fs.writeSync(fd, JSON.stringify(content));
-    fs.futimesSync(fd, now / 1000, leaseUntil / 1000);
     if (this.workspace.durable) fs.fsyncSync(fd);
     this.workspace.io.dirChanged(this.d.claims);
     const ino = fs.fstatSync(fd).ino;
@@ -652,17 +659,15 @@ export class FileTaskStore implements TaskStore {
     if (!held) return this.takeForeignClaim(ref, origin);
     const claimPath = this.claimPath(ref.taskId);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const st = fs.statSync(claimPath, { throwIfNoEntry: false });
-      if (!st) {
-        // Another holder's commit may be putting a claim back right now.
+      const transit = this.newTransitPath(ref.taskId, origin);
+      if (!this.workspace.io.move(claimPath, transit)) {
+        // No claim there: lost, or another holder's failed commit is putting one back right now.
         sleepSync(2);
         continue;
       }
-      if (st.ino !== held.ino) break;
-      const transit = this.newTransitPath(ref.taskId, origin);
-      if (!this.workspace.io.move(claimPath, transit)) continue;
       const moved = fs.statSync(transit, { throwIfNoEntry: false });
       if (moved?.ino === held.ino) return { transit, claim: held };
+      // A newer holder's claim: put it back untouched.
       this.restoreClaim(transit, claimPath);
       break;
     }
@@ -702,6 +707,24 @@ export class FileTaskStore implements TaskStore {
         leaseUntil: 0,
       },
     };
+  }
+
+  /**
+   * Puts a final record in place. With our own claim's descriptor the record
+   * is written into the claim file we just moved to transit/ and linked into
+   * place (the link is the atomic commit); the transit entry stays until the
+   * dependents are settled, so recover() can finish the job after a crash.
+   */
+  private publishFinal(claim: HeldClaim, transit: string, target: string, text: string): void {
+    if (claim.fd < 0) {
+      this.workspace.io.writeAtomic(target, text);
+      return;
+    }
+    const bytes = fs.writeSync(claim.fd, text, 0);
+    fs.ftruncateSync(claim.fd, bytes);
+    if (this.workspace.durable) fs.fsyncSync(claim.fd);
+    fs.linkSync(transit, target);
+    this.workspace.io.dirChanged(path.dirname(target));
   }
 
   private restoreClaim(transit: string, claimPath: string): void {
@@ -773,7 +796,7 @@ export class FileTaskStore implements TaskStore {
         finishedAt: this.now(),
         budgetStart: state?.budgetStart ?? 0,
       };
-      this.workspace.io.writeAtomic(this.finalPath(status, id), JSON.stringify(record));
+      this.publishFinal(claim, transit, this.finalPath(status, id), JSON.stringify(record));
       if (state) this.workspace.io.remove(this.statePath(id));
       this.dropHeld(claim);
       const events: EventInput[] = [
@@ -1316,6 +1339,11 @@ export class FileTaskStore implements TaskStore {
     }
     const spec = this.readSpec(id);
     if (!spec || spec === CORRUPT) return;
+    const final = parseFinal(text);
+    if (final && !this.finalStatusOf(id) && !this.locate(spec)) {
+      // The holder wrote its final record but died before linking it into place.
+      this.workspace.io.writeAtomic(this.finalPath(final.status as FinalStatus, id), text);
+    }
     if (this.finalStatusOf(id)) {
       // The final record was written: finish what followed it.
       this.settleDependents(id, events);
@@ -1423,6 +1451,15 @@ function buildRecord(
     notBefore,
     finishedAt,
   };
+}
+
+function parseFinal(text: string): FinalFile | null {
+  try {
+    const record = JSON.parse(text) as FinalFile;
+    return typeof record.status === 'string' && record.status in FINAL_FOLDER && !('token' in record) ? record : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseClaim(text: string | null): ClaimFile | null {

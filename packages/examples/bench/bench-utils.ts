@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+/** Bundles a TypeScript entry point into `packages/examples/.bench/<name>.mjs` and returns its path. */
+export async function bundle(entry: string): Promise<string> {
+  const outfile = path.join(import.meta.dirname, '..', '.bench', `${path.basename(entry, '.ts')}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
+/** The filesystem a folder lives on, from /proc/mounts (longest mount-point prefix), e.g. "tmpfs on /dev/shm". */
+export function describeFilesystem(dir: string): string {
+  try {
+    const real = fs.realpathSync(dir);
+    let best = { mount: '', type: 'unknown' };
+    for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, mount, type] = line.split(' ');
+      if (!mount || !type) continue;
+      const prefix = mount.endsWith(path.sep) ? mount : `${mount}${path.sep}`;
+      if ((real === mount || real.startsWith(prefix)) && mount.length > best.mount.length) best = { mount, type };
+    }
+    return `${best.type} on ${best.mount}`;
+  } catch {
+    return 'unknown filesystem';
+  }
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+export function printTable(log: (line: string) => void, rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const [n, row] of rows.entries()) {
+    log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+    if (n === 0) log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
