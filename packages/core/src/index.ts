@@ -12,3 +12,7 @@ export { TaskQueue, Claim, type TaskQueueOptions, type WaitOptions, type QueueSt
 export { FileTaskStore, type FileTaskStoreOptions } from './queue/file/file-task-store.js';
 export { normalizeTask, nextSeq } from './queue/spec.js';
 export { backoffDelay } from './queue/backoff.js';
+export * from './bus/types.js';
+export type { MessageStore } from './bus/message-store.js';
+export { FileMessageStore, type FileMessageStoreOptions } from './bus/file-message-store.js';
+export { MessageBus, KIND_PATTERN, type MessageBusOptions, type SubscribeOptions, type Subscription } from './bus/message-bus.js';

@@ -58,7 +58,8 @@ export class FileIO {
     else this.fsyncDir(dir);
   }
 
-  private writeTemp(data: string | Uint8Array): string {
+  /** Writes `data` to a new temp file (fsynced in durable mode) and returns its path. */
+  writeTempFile(data: string | Uint8Array): string {
     const tmp = this.tempPath();
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
@@ -73,7 +74,7 @@ export class FileIO {
 
   /** Atomically replaces `target` with `data` (temp file + rename). */
   writeAtomic(target: string, data: string | Uint8Array): void {
-    const tmp = this.writeTemp(data);
+    const tmp = this.writeTempFile(data);
     try {
       fs.renameSync(tmp, target);
     } catch (err) {
@@ -94,7 +95,7 @@ export class FileIO {
    * `target` already exists; nothing is changed then.
    */
   publishExclusive(target: string, data: string | Uint8Array): boolean {
-    const tmp = this.writeTemp(data);
+    const tmp = this.writeTempFile(data);
     try {
       fs.linkSync(tmp, target);
     } catch (err) {
