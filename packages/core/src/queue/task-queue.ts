@@ -222,6 +222,21 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
     }
   }
 
+  /**
+   * Hands a claimed task back until `dependencies` (which it typically just
+   * added) are final, whatever their outcome; then it is claimable again and
+   * its next run sees their results. Used by Mixture-of-Agents: the
+   * synthesize task waits for the proposals it spawned.
+   */
+  async defer(ref: ClaimRef, dependencies: readonly string[]): Promise<TaskRecord> {
+    for (const dep of dependencies) assertValidId('task', dep);
+    try {
+      return await this.store.defer(ref, dependencies);
+    } finally {
+      this.forget(ref);
+    }
+  }
+
   private forget(ref: ClaimRef): void {
     const claim = this.active.get(ref.taskId);
     if (claim && claim.ref.token === ref.token) {
@@ -255,6 +270,12 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
   async reopen(taskId: string, feedback: string): Promise<TaskRecord> {
     assertValidId('task', taskId);
     return this.store.reopen(taskId, String(feedback));
+  }
+
+  /** Fails a task held for review, for good, with the reason. */
+  async reject(taskId: string, reason: string): Promise<TaskRecord> {
+    assertValidId('task', taskId);
+    return this.store.reject(taskId, String(reason));
   }
 
   async cancel(taskId: string, reason = 'cancelled'): Promise<TaskRecord> {
@@ -429,6 +450,12 @@ export class Claim {
   release(options: { feedback?: string } = {}): Promise<TaskRecord> {
     this.stopHeartbeat();
     return this.queue.release(this.ref, options);
+  }
+
+  /** Waits (without holding the claim) until `dependencies` are final, then runs again. */
+  defer(dependencies: readonly string[]): Promise<TaskRecord> {
+    this.stopHeartbeat();
+    return this.queue.defer(this.ref, dependencies);
   }
 }
 

@@ -70,10 +70,19 @@ export interface TaskStore {
   /** Gives the task back without using an attempt, optionally with feedback for the next one. */
   release(ref: ClaimRef, options?: { feedback?: string }): Promise<TaskRecord>;
 
+  /**
+   * A continuation: gives the task back and makes it wait for `dependencies`
+   * too (whatever their outcome); it becomes claimable again once they are
+   * all final. Refused if that would close a cycle.
+   */
+  defer(ref: ClaimRef, dependencies: readonly string[]): Promise<TaskRecord>;
+
   /** Review: a held task becomes completed, and its dependents may run. */
   approve(taskId: string, options?: { agentId?: string }): Promise<TaskRecord>;
   /** Review: a held task goes back to ready with the feedback. */
   reopen(taskId: string, feedback: string): Promise<TaskRecord>;
+  /** Review: a held task fails for good with the reason (its dependents follow their policy). */
+  reject(taskId: string, reason: string): Promise<TaskRecord>;
 
   /** Cancels a task that is not final; dependents follow their policy. */
   cancel(taskId: string, reason: string): Promise<TaskRecord>;

@@ -259,6 +259,49 @@ export function describeTaskStoreConformance(backend: string, create: HarnessFac
       await expect(q.approve('impl')).rejects.toBeInstanceOf(TaskStateError);
     });
 
+    it('defers a claimed task until new dependencies are final, whatever their outcome', async () => {
+      await q.add({ description: 'parent', id: 'parent' });
+      await q.add({ description: 'after parent', id: 'after', dependencies: ['parent'] });
+      const first = await q.claim({ agentId: 'lead', types: ['task'] });
+      expect(first?.taskId).toBe('parent');
+      await q.addMany([
+        { description: 'child a', id: 'child-a', maxAttempts: 1 },
+        { description: 'child b', id: 'child-b' },
+      ]);
+      await expect(first!.defer(['nope'])).rejects.toBeInstanceOf(UnknownDependencyError);
+      const deferred = await first!.defer(['child-a', 'child-b']);
+      expect(deferred).toMatchObject({ status: 'pending', attempt: 1 });
+      expect(deferred.dependencies).toEqual(['child-a', 'child-b']);
+      const a = await q.claim({ agentId: 'w' });
+      await a!.fail('child a broke', { retryable: false });
+      expect((await q.get('parent'))?.status).toBe('pending');
+      const b = await q.claim({ agentId: 'w' });
+      expect(b?.taskId).toBe('child-b');
+      await b!.complete('b done');
+      const again = await q.claim({ agentId: 'lead' });
+      expect(again?.task).toMatchObject({ id: 'parent', attempt: 1, dependencies: ['child-a', 'child-b'] });
+      await again!.complete('combined');
+      expect(await q.get('parent')).toMatchObject({ status: 'completed', result: 'combined' });
+      expect((await q.get('after'))?.status).toBe('ready');
+    });
+
+    it('refuses a deferral that would close a cycle', async () => {
+      await q.add({ description: 'x', id: 'x' });
+      await q.add({ description: 'y', id: 'y', dependencies: ['x'] });
+      const x = await q.claim({ agentId: 'w' });
+      await expect(x!.defer(['y'])).rejects.toBeInstanceOf(DependencyCycleError);
+      expect((await q.get('x'))?.status).toBe('claimed');
+    });
+
+    it('fails a held task for good when its review is rejected', async () => {
+      await q.add({ description: 'impl', id: 'impl' });
+      await q.add({ description: 'docs', id: 'docs', dependencies: ['impl'] });
+      await (await q.claim({ agentId: 'w' }))!.complete('v1', { review: true });
+      expect(await q.reject('impl', 'review rounds exhausted')).toMatchObject({ status: 'failed', reason: 'review rounds exhausted' });
+      expect(await q.get('docs')).toMatchObject({ status: 'blocked', reason: 'dependency "impl" failed' });
+      await expect(q.reject('impl', 'again')).rejects.toBeInstanceOf(TaskStateError);
+    });
+
     it('yields one task for a repeated idempotency key', async () => {
       const a = await q.add({ description: 'once', idempotencyKey: 'job-7' });
       const b = await q.add({ description: 'once again', idempotencyKey: 'job-7' });

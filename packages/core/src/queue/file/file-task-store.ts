@@ -59,6 +59,8 @@ interface StateFile {
   /** Attempts used before the last manual retry; failures before it do not count. */
   budgetStart: number;
   notBefore: number | null;
+  /** Dependencies added by `defer` (a continuation); they never block, the task decides. */
+  extraDependencies?: string[];
 }
 
 /** The record of a task in `review/` or a final folder. */
@@ -73,6 +75,7 @@ interface FinalFile {
   finishedAt: number;
   budgetStart?: number;
   approvedBy?: string;
+  extraDependencies?: string[];
 }
 
 /** What a claim file holds. Its mtime is the lease expiry. */
@@ -424,6 +427,10 @@ export class FileTaskStore implements TaskStore {
       const status = this.finalStatusOf(dep);
       if (status === null) unfinished = true;
       else if (status !== 'completed' && !failedDep) failedDep = { id: dep, status };
+    }
+    // A deferred task also waits for its continuation's dependencies, whatever their outcome.
+    for (const dep of this.readState(spec.id)?.extraDependencies ?? []) {
+      if (this.finalStatusOf(dep) === null) unfinished = true;
     }
     if (failedDep && !spec.allowFailed) {
       this.block(spec, `dependency "${failedDep.id}" ${failedDep.status}`, events);
@@ -795,6 +802,7 @@ export class FileTaskStore implements TaskStore {
         reason: null,
         finishedAt: this.now(),
         budgetStart: state?.budgetStart ?? 0,
+        ...(state?.extraDependencies ? { extraDependencies: state.extraDependencies } : {}),
       };
       this.publishFinal(claim, transit, this.finalPath(status, id), JSON.stringify(record));
       if (state) this.workspace.io.remove(this.statePath(id));
@@ -926,6 +934,59 @@ export class FileTaskStore implements TaskStore {
     });
   }
 
+  async defer(ref: ClaimRef, dependencies: readonly string[]): Promise<TaskRecord> {
+    return this.workspace.io.batch(() => {
+      for (const dep of dependencies) {
+        if (!this.exists(this.specPath(dep))) throw new UnknownDependencyError(ref.taskId, dep);
+      }
+      const cycle = this.pathBackTo(ref.taskId, dependencies);
+      if (cycle) throw new DependencyCycleError(cycle);
+      const { transit, claim } = this.takeOwnClaim(ref, 'release');
+      const id = ref.taskId;
+      const state: StateFile = {
+        attempt: claim.attempt,
+        errors: claim.state?.errors ?? [],
+        feedback: claim.state?.feedback ?? [],
+        budgetStart: claim.state?.budgetStart ?? 0,
+        notBefore: null,
+        extraDependencies: union(claim.state?.extraDependencies ?? [], dependencies),
+      };
+      this.workspace.io.writeAtomic(this.statePath(id), JSON.stringify(state));
+      for (const dep of dependencies) {
+        const dir = `${this.d.dependents}/${dep}`;
+        this.ensureDir(dir);
+        this.workspace.io.createMarker(`${dir}/${id}`);
+      }
+      this.workspace.io.createMarker(this.waitingPath(id));
+      this.dropHeld(claim);
+      this.workspace.io.remove(transit);
+      const events: EventInput[] = [
+        { type: 'task.deferred', taskId: id, agentId: claim.agentId, attempt: claim.attempt, dependencies: [...dependencies] },
+      ];
+      const status = this.evaluate(claim.spec, events);
+      this.workspace.events.appendMany(events);
+      if (status === 'ready') this.workspace.notifier.ring('tasks');
+      return this.recordFromSpec(claim.spec, status, state);
+    });
+  }
+
+  /** A dependency path from one of `from` back to `target` (which would close a cycle), or null. */
+  private pathBackTo(target: string, from: readonly string[]): string[] | null {
+    const seen = new Set<string>();
+    const stack: Array<{ id: string; path: string[] }> = from.map((id) => ({ id, path: [target, id] }));
+    while (stack.length > 0) {
+      const { id, path } = stack.pop()!;
+      if (id === target) return path;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const spec = this.readSpec(id);
+      if (!spec || spec === CORRUPT) continue;
+      const deps = union(spec.dependencies, this.readState(id)?.extraDependencies ?? []);
+      for (const dep of deps) stack.push({ id: dep, path: [...path, dep] });
+    }
+    return null;
+  }
+
   // ---------------------------------------------------------------- review
 
   private takeFinal(status: FinalStatus, id: string, origin: TransitOrigin): { transit: string; record: FinalFile } | null {
@@ -979,6 +1040,23 @@ export class FileTaskStore implements TaskStore {
       this.workspace.events.append({ type: 'task.reopened', taskId, attempt: state.attempt, feedback });
       this.workspace.notifier.ring('tasks');
       return this.recordFromSpec(spec, 'ready', state);
+    });
+  }
+
+  async reject(taskId: string, reason: string): Promise<TaskRecord> {
+    return this.workspace.io.batch(() => {
+      const spec = this.requireSpec(taskId);
+      const taken = this.takeFinal('review', taskId, 'approve');
+      if (!taken) throw this.stateError(taskId, 'reject', 'it is not waiting for review');
+      const record: FinalFile = { ...taken.record, status: 'failed', reason, finishedAt: this.now() };
+      delete record.result;
+      this.workspace.io.writeAtomic(this.finalPath('failed', taskId), JSON.stringify(record));
+      const events: EventInput[] = [{ type: 'task.failed', taskId, attempt: record.attempt, reason }];
+      this.settleDependents(taskId, events);
+      this.workspace.io.remove(taken.transit);
+      this.workspace.events.appendMany(events);
+      this.workspace.notifier.ring('tasks');
+      return this.recordFromFinal(spec, record);
     });
   }
 
@@ -1212,12 +1290,15 @@ export class FileTaskStore implements TaskStore {
   }
 
   private recordFromSpec(spec: TaskSpec, status: TaskStatus, state?: StateFile | null): TaskRecord {
-    return buildRecord(spec, status, state?.attempt ?? 1, null, state?.errors ?? [], null, state?.feedback ?? [], state?.notBefore ?? null, null);
+    const record = buildRecord(spec, status, state?.attempt ?? 1, null, state?.errors ?? [], null, state?.feedback ?? [], state?.notBefore ?? null, null);
+    if (state?.extraDependencies?.length) record.dependencies = union(spec.dependencies, state.extraDependencies);
+    return record;
   }
 
   private recordFromFinal(spec: TaskSpec, final: FinalFile): TaskRecord {
     const record = buildRecord(spec, final.status, final.attempt, final.owner, final.errors, final.reason, final.feedback, null, final.finishedAt);
     if ('result' in final) record.result = final.result;
+    if (final.extraDependencies?.length) record.dependencies = union(spec.dependencies, final.extraDependencies);
     return record;
   }
 
@@ -1412,6 +1493,10 @@ export class FileTaskStore implements TaskStore {
     }
     this.held.clear();
   }
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
 }
 
 /** Field by field, so every record has one shape (a spread of parsed JSON is slow to clone). */

@@ -1,0 +1,360 @@
+import {
+  AbortError,
+  type Claim,
+  type ClaimFilter,
+  LeaseLostError,
+  ValidationError,
+  assertValidId,
+  errorMessage,
+  type TaskRecord,
+} from '@agent-team/core';
+import { type Attribution, type LanguageModel, withUsage } from '../models/index.js';
+import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
+import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
+import type { AgentRuntime } from './runtime.js';
+import { Deferral, type DependencyResult, type TaskContext } from './task-context.js';
+
+export interface AgentOptions {
+  /** Tasks this agent works on at once. @default 1 */
+  concurrency?: number;
+  /** A specialist's specialty (`security`, `performance`, `docs`, ...). */
+  specialty?: string;
+  /** A specialist also takes plain tasks (that require nothing). @default false */
+  takePlainTasks?: boolean;
+  /** Replaces the role's system prompt. */
+  system?: string;
+  /** Sampling temperature of this agent's calls. @default the model's */
+  temperature?: number;
+  /** Output token limit per call. @default 1024 */
+  maxTokens?: number;
+  /** Overrides the task types the role claims. */
+  types?: readonly string[];
+  /** Extra requirements this agent satisfies (beyond its role and specialty). */
+  capabilities?: readonly string[];
+}
+
+export interface RunLoopOptions {
+  signal?: AbortSignal;
+  /** Stop after this many tasks. @default no limit */
+  maxIterations?: number;
+  /** Return once no task is claimable and none is in flight. @default false */
+  stopWhenIdle?: boolean;
+}
+
+/**
+ * An agent: claims the tasks its role can do, runs {@link execute} with a
+ * heartbeat keeping its lease, and records the outcome. Subclass it and
+ * override `execute` for domain-specific behaviour (the seed's
+ * `execute_task`).
+ *
+ * @example
+ * class SecurityAgent extends Agent {
+ *   override async execute(task: TaskRecord, ctx: TaskContext) {
+ *     const res = await ctx.model.generate({ messages: [{ role: 'user', content: `Audit: ${task.description}` }] });
+ *     return res.text;
+ *   }
+ * }
+ */
+export class Agent {
+  readonly id: string;
+  readonly role: AgentRole;
+  readonly model: LanguageModel;
+  readonly options: AgentOptions;
+  readonly concurrency: number;
+  private runtimeRef: AgentRuntime | null = null;
+  private readonly controller = new AbortController();
+  private readonly inFlight = new Map<string, Claim>();
+  private idleAnnounced = false;
+  /** Tasks this agent finished, for the summary. */
+  completedCount = 0;
+
+  constructor(id: string, role: AgentRole, model: LanguageModel, options: AgentOptions = {}) {
+    assertValidId('agent', id);
+    if (!isAgentRole(role)) {
+      throw new ValidationError(`unknown role ${JSON.stringify(role)} for agent "${id}": use lead, worker, reviewer or specialist`);
+    }
+    if (role === 'specialist' && !options.specialty) {
+      throw new ValidationError(`specialist "${id}" needs a specialty (e.g. { specialty: 'security' })`);
+    }
+    if (options.specialty !== undefined) assertValidId('specialty', options.specialty);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+      throw new ValidationError(`concurrency of agent "${id}" must be an integer from 1 to 256, got ${JSON.stringify(concurrency)}`);
+    }
+    this.id = id;
+    this.role = role;
+    this.model = model;
+    this.options = options;
+    this.concurrency = concurrency;
+  }
+
+  /** What this agent claims: its role's filter, adjusted by its options. */
+  claimFilter(): ClaimFilter {
+    const base = roleClaimFilter(this.role, this.options);
+    return {
+      ...base,
+      ...(this.options.types ? { types: this.options.types } : {}),
+      capabilities: [...(base.capabilities ?? []), ...(this.options.capabilities ?? [])],
+    };
+  }
+
+  /** Requirements this agent satisfies. */
+  capabilities(): string[] {
+    return this.claimFilter().capabilities as string[];
+  }
+
+  protected get runtime(): AgentRuntime {
+    if (!this.runtimeRef) throw new ValidationError(`agent "${this.id}" is not attached to a team or workspace`);
+    return this.runtimeRef;
+  }
+
+  /** The system prompt for this agent's calls. */
+  systemPrompt(): string {
+    if (this.options.system) return this.options.system;
+    if (this.role === 'specialist') return SYSTEM_PROMPTS.specialist(this.id, this.options.specialty ?? 'domain');
+    return SYSTEM_PROMPTS[this.role](this.id);
+  }
+
+  /**
+   * Does one task and returns its result (any JSON value). Override for your
+   * own behaviour. The default asks the model, with the task, its
+   * dependencies' results, earlier feedback and messages in the prompt.
+   */
+  async execute(task: TaskRecord, ctx: TaskContext): Promise<unknown> {
+    const response = await ctx.model.generate({
+      system: this.systemPrompt(),
+      messages: [{ role: 'user', content: taskPrompt(task, ctx) }],
+      purpose: 'task',
+      signal: ctx.signal,
+      ...(this.options.temperature !== undefined ? { temperature: this.options.temperature } : {}),
+      ...(this.options.maxTokens !== undefined ? { maxTokens: this.options.maxTokens } : {}),
+    });
+    return response.text;
+  }
+
+  /** Stops claiming; in-flight tasks are handed back. */
+  stop(): void {
+    this.controller.abort(new AbortError(`agent "${this.id}" stopped`));
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  /** Claims held right now. */
+  heldClaims(): Claim[] {
+    return [...this.inFlight.values()];
+  }
+
+  /**
+   * Claims and runs tasks until the signal aborts, {@link stop} is called,
+   * the runtime says to stop claiming, or (with `stopWhenIdle`) nothing is
+   * left. Returns the number of tasks it ran.
+   */
+  async runLoop(runtime: AgentRuntime, options: RunLoopOptions = {}): Promise<number> {
+    this.runtimeRef = runtime;
+    const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
+    const filter = this.claimFilter();
+    const running = new Set<Promise<void>>();
+    let started = 0;
+    runtime.emit({ type: 'agent.started', agentId: this.id, role: this.role, model: this.model.id, concurrency: this.concurrency });
+    await runtime.bus.register(this.id);
+    let stopReason = 'stopped';
+    try {
+      while (!signal.aborted) {
+        if (options.maxIterations !== undefined && started >= options.maxIterations) {
+          stopReason = 'max iterations reached';
+          break;
+        }
+        const blocked = runtime.claimStop();
+        if (blocked) {
+          stopReason = blocked;
+          break;
+        }
+        if (running.size >= this.concurrency) {
+          await Promise.race(running);
+          continue;
+        }
+        const claim = await runtime.queue.claim({ agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs });
+        if (claim) {
+          this.idleAnnounced = false;
+          started += 1;
+          const job: Promise<void> = this.process(claim, signal).finally(() => running.delete(job));
+          running.add(job);
+          continue;
+        }
+        if (running.size === 0) {
+          await this.announceIdle();
+          if (options.stopWhenIdle) {
+            stopReason = 'no work left';
+            break;
+          }
+        }
+        try {
+          await Promise.race([
+            runtime.queue.waitForWork({ agentId: this.id, ...filter }, { signal, timeoutMs: 1000 }),
+            ...running,
+          ]);
+        } catch (err) {
+          if (!(err instanceof AbortError)) throw err;
+        }
+      }
+      if (signal.aborted) stopReason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+    } finally {
+      await Promise.allSettled(running);
+      runtime.emit({ type: 'agent.stopped', agentId: this.id, reason: stopReason, tasks: started });
+    }
+    return started;
+  }
+
+  private async announceIdle(): Promise<void> {
+    if (this.idleAnnounced) return;
+    this.idleAnnounced = true;
+    const runtime = this.runtime;
+    runtime.emit({ type: 'agent.idle', agentId: this.id });
+    for (const lead of runtime.leads()) {
+      if (lead !== this.id) await runtime.bus.send({ from: this.id, to: lead, kind: 'idle', body: { agentId: this.id } });
+    }
+  }
+
+  /** Runs one claimed task to its recorded outcome. Never throws. */
+  private async process(claim: Claim, loopSignal: AbortSignal): Promise<void> {
+    const runtime = this.runtime;
+    const task = claim.task;
+    const signal = AbortSignal.any([loopSignal, claim.signal]);
+    this.inFlight.set(task.id, claim);
+    runtime.emit({ type: 'task.started', taskId: task.id, agentId: this.id, attempt: task.attempt });
+    try {
+      let result: unknown;
+      try {
+        const ctx = await this.createContext(task, signal);
+        result = await this.execute(task, ctx);
+      } catch (err) {
+        await this.afterError(claim, err, loopSignal);
+        return;
+      }
+      if (claim.signal.aborted) return; // the lease was lost: whatever we produced is void
+      await this.record(claim, result);
+    } catch (err) {
+      // Recording itself failed (the lease was lost meanwhile, the workspace vanished): report and move on.
+      runtime.emit({ type: 'agent.error', agentId: this.id, taskId: task.id, error: errorMessage(err) });
+    } finally {
+      this.inFlight.delete(task.id);
+    }
+  }
+
+  private async afterError(claim: Claim, err: unknown, loopSignal: AbortSignal): Promise<void> {
+    const runtime = this.runtime;
+    if (claim.signal.aborted || err instanceof LeaseLostError) {
+      runtime.emit({ type: 'task.lost', taskId: claim.taskId, agentId: this.id, reason: errorMessage(claim.signal.reason ?? err) });
+      return;
+    }
+    if (loopSignal.aborted) {
+      // The run is ending: hand the task back without using an attempt.
+      await claim.release();
+      runtime.emit({ type: 'task.handed_back', taskId: claim.taskId, agentId: this.id });
+      return;
+    }
+    await claim.fail(err, { retryable: isRetryable(err) });
+  }
+
+  private async record(claim: Claim, result: unknown): Promise<void> {
+    const runtime = this.runtime;
+    const task = claim.task;
+    const verdict = await runtime.hooks.onTaskCompleted?.(task, result, { agentId: this.id });
+    if (verdict && typeof verdict === 'object' && 'veto' in verdict) {
+      runtime.emit({ type: 'task.vetoed', taskId: task.id, agentId: this.id, feedback: verdict.veto });
+      if (task.feedback.length >= runtime.settings.maxVetoes) {
+        await claim.fail(`vetoed ${task.feedback.length + 1} times; last: ${verdict.veto}`, { retryable: false });
+      } else {
+        await claim.release({ feedback: verdict.veto });
+      }
+      return;
+    }
+    if (result instanceof Deferral) {
+      await claim.defer(result.dependencies);
+      return;
+    }
+    const review = task.metadata.review === true && task.type !== 'review';
+    await claim.complete(result, { review });
+    this.completedCount += 1;
+    if (review) {
+      const reviewTask = await runtime.queue.add(reviewTaskFor(task));
+      await runtime.taskAdded(reviewTask);
+    }
+    for (const lead of runtime.leads()) {
+      if (lead === this.id) continue;
+      await runtime.bus.send({
+        from: this.id,
+        to: lead,
+        kind: 'task_completed',
+        taskId: task.id,
+        body: { taskId: task.id, status: review ? 'review' : 'completed' },
+      });
+    }
+  }
+
+  /** Builds what `execute` sees: dependencies, messages, a usage-counting model, helpers. */
+  protected async createContext(task: TaskRecord, signal: AbortSignal): Promise<TaskContext> {
+    const runtime = this.runtime;
+    const dependencies: DependencyResult[] = [];
+    const results: Record<string, unknown> = {};
+    for (const id of task.dependencies) {
+      const dep = await runtime.queue.get(id);
+      if (!dep) continue;
+      dependencies.push({ id, description: dep.description, status: dep.status, result: dep.result, reason: dep.reason });
+      if (dep.status === 'completed') results[id] = dep.result;
+    }
+    const messages = await runtime.bus.receive(this.id);
+    if (messages.length > 0) await runtime.bus.ack(this.id, messages);
+    const attribution = { agentId: this.id, taskId: task.id, teamId: runtime.teamId };
+    const track = (model: LanguageModel, extra: Attribution = {}) =>
+      withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
+    const model = track(this.model);
+    return {
+      task,
+      agentId: this.id,
+      model,
+      attempt: task.attempt,
+      feedback: task.feedback,
+      dependencies,
+      results,
+      messages,
+      signal,
+      addTask: async (input) => {
+        const added = await runtime.queue.add(input);
+        await runtime.taskAdded(added);
+        return added;
+      },
+      addTasks: async (inputs) => {
+        const added = await runtime.queue.addMany(inputs);
+        for (const t of added) await runtime.taskAdded(t);
+        return added;
+      },
+      send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
+      get: (taskId) => runtime.queue.get(taskId),
+      track,
+      defer: (deps) => new Deferral(deps),
+    };
+  }
+}
+
+/** The review task for a task held for review; the key makes re-adding it harmless. */
+export function reviewTaskFor(task: TaskRecord): Parameters<AgentRuntime['queue']['add']>[0] {
+  const requires = typeof task.metadata.reviewRequires === 'string' ? task.metadata.reviewRequires : undefined;
+  return {
+    description: `Review the result of task "${task.id}": ${task.description}`,
+    type: 'review',
+    priority: task.priority + 1,
+    idempotencyKey: `review:${task.id}:${task.attempt}`,
+    metadata: { reviewOf: task.id, round: task.feedback.length + 1 },
+    ...(requires ? { requires } : {}),
+  };
+}
+
+/** Errors that say the same call would fail again (bad key, bad request) are not retried. */
+export function isRetryable(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && 'isRetryable' in err) return Boolean((err as { isRetryable: unknown }).isRetryable);
+  if (err instanceof ValidationError) return false;
+  return true;
+}

@@ -1,0 +1,17 @@
+export * from './models/index.js';
+export { Agent, type AgentOptions, type RunLoopOptions, isRetryable, reviewTaskFor } from './agent/agent.js';
+export { AgentRole, AGENT_ROLES, isAgentRole, roleClaimFilter } from './agent/roles.js';
+export type { AgentRuntime, TeamHooks, TeamSettings, TaskVeto, PlanDecision } from './agent/runtime.js';
+export { Deferral, type TaskContext, type DependencyResult } from './agent/task-context.js';
+export { taskPrompt, SYSTEM_PROMPTS, SPECIALTY_FOCUS } from './agent/prompts.js';
+export { LeadAgent, type PlanResult } from './roles/lead.js';
+export { WorkerAgent } from './roles/worker.js';
+export { ReviewerAgent } from './roles/reviewer.js';
+export { SpecialistAgent } from './roles/specialist.js';
+export { performReview, REVIEW_SCHEMA, type ReviewVerdict, type ReviewOutcome } from './roles/review.js';
+export { AgentTeam, createAgent, type AgentTeamOptions, type RunOptions, type TeamTaskOptions } from './team/agent-team.js';
+export { PLAN_SCHEMA, planProblems, planSinks, type Plan, type PlanStep } from './team/plan.js';
+export { formatSummary, taskOutcome, type RunSummary, type RunStatus, type TaskOutcome } from './team/summary.js';
+export * from './moa/core.js';
+export { mixtureOfAgents, aggregateStep, MixtureError, type MixtureOptions, type MixtureOfAgents, type MixtureCallOptions, type AggregatorConfig } from './moa/direct.js';
+export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionIds, type SynthesizeInput, type SynthesizeConfig } from './moa/queue-moa.js';

@@ -1,0 +1,532 @@
+import {
+  AbortError,
+  type Clock,
+  MessageBus,
+  type RetryPolicy,
+  type TaskCounts,
+  type TaskInput,
+  TaskQueue,
+  type TaskRecord,
+  type TeamEvent,
+  ValidationError,
+  Workspace,
+  assertValidId,
+  isFinal,
+} from '@agent-team/core';
+import { EventEmitter } from 'eventemitter3';
+import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
+import { type AgentRole, isAgentRole } from '../agent/roles.js';
+import type { AgentRuntime, TeamHooks, TeamSettings } from '../agent/runtime.js';
+import {
+  type Budget,
+  type BudgetLimits,
+  type LanguageModel,
+  type PromptFunction,
+  UsageTracker,
+  type UsageTotals,
+  createModel,
+  fromFunction,
+} from '../models/index.js';
+import { type SynthesizeInput, synthesizeTask } from '../moa/queue-moa.js';
+import { LeadAgent } from '../roles/lead.js';
+import { ReviewerAgent } from '../roles/reviewer.js';
+import { SpecialistAgent } from '../roles/specialist.js';
+import { WorkerAgent } from '../roles/worker.js';
+import { type RunStatus, type RunSummary, type TaskOutcome, taskOutcome } from './summary.js';
+
+export interface AgentTeamOptions {
+  /** The workspace folder (or an open Workspace). @default './workspace' */
+  workspace?: string | Workspace;
+  /** Names this team in usage and events. @default 'team' */
+  teamId?: string;
+  /** Token and USD limits; once reached, no new task is claimed. */
+  budget?: BudgetLimits;
+  /** Share a usage tracker between teams. @default a new one */
+  usage?: UsageTracker;
+  hooks?: TeamHooks;
+  /** Lease of each claim; heartbeats renew it every third of it. @default 30000 */
+  leaseMs?: number;
+  /** Attempts per task. @default 3 */
+  maxAttempts?: number;
+  /** Backoff between attempts. @default { baseMs: 500, maxMs: 30000 } */
+  retry?: RetryPolicy;
+  /** Review rounds that may ask for changes. @default 2 */
+  maxReviewRounds?: number;
+  /** After the last review round still asks for changes: fail the task, or approve it with a note. @default 'fail' */
+  reviewLimit?: 'fail' | 'approve';
+  /** Vetoes by `onTaskCompleted` before the task fails for good. @default 3 */
+  maxVetoes?: number;
+  /** Re-asks when the lead's plan is invalid or not approved. @default 2 */
+  maxPlanRepairs?: number;
+  /** When a run ends, how long in-flight tasks get to hand back before their claims are released. @default 5000 */
+  shutdownGraceMs?: number;
+  /** fsync every change. @default false */
+  durable?: boolean;
+  /** Wake idle agents with the file watcher. @default true */
+  watch?: boolean;
+  clock?: Clock;
+}
+
+export interface RunOptions {
+  /** End the run after this long; in-flight tasks are handed back. @default no limit */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Treat SIGINT and SIGTERM like an abort while the run lasts. @default true */
+  handleSignals?: boolean;
+}
+
+export type TeamTaskOptions = Omit<TaskInput, 'description'> & {
+  /** Hold the result until a reviewer approves it. */
+  review?: boolean;
+};
+
+type TeamEvents = Record<string, (event: TeamEvent) => void>;
+
+/**
+ * A team of agents working one workspace's queue to the end.
+ *
+ * @example
+ * const team = new AgentTeam({ workspace: './workspace' });
+ * team.addAgent('lead-1', AgentRole.LEAD, offlineModel());
+ * team.addAgent('worker-1', AgentRole.WORKER, offlineModel());
+ * await team.goal('Write a design note on leases');
+ * const summary = await team.run({ timeoutMs: 60_000 });
+ * console.log(`Completed: ${summary.completed}/${summary.total}`);
+ */
+export class AgentTeam extends EventEmitter<TeamEvents> {
+  readonly workspace: Workspace;
+  readonly queue: TaskQueue;
+  readonly bus: MessageBus;
+  readonly usage: UsageTracker;
+  readonly teamId: string;
+  readonly settings: TeamSettings;
+  private readonly hooks: TeamHooks;
+  private readonly agents = new Map<string, Agent>();
+  private readonly ownsWorkspace: boolean;
+  /** The token and USD limits this team was given. */
+  readonly budgetLimits: BudgetLimits | undefined;
+  private readonly shutdownGraceMs: number;
+  private readonly runtime: AgentRuntime;
+  private budget: Budget | null = null;
+  private stopReason: string | null = null;
+  private running = false;
+  private goalCount = 0;
+
+  constructor(options: AgentTeamOptions | string = {}) {
+    super();
+    const opts: AgentTeamOptions = typeof options === 'string' ? { workspace: options } : options;
+    this.teamId = opts.teamId ?? 'team';
+    assertValidId('team', this.teamId);
+    const given = opts.workspace ?? './workspace';
+    this.ownsWorkspace = typeof given === 'string';
+    this.workspace =
+      typeof given === 'string'
+        ? Workspace.open(given, {
+            ...(opts.durable !== undefined ? { durable: opts.durable } : {}),
+            ...(opts.watch !== undefined ? { watch: opts.watch } : {}),
+            ...(opts.clock ? { clock: opts.clock } : {}),
+          })
+        : given;
+    this.settings = {
+      maxReviewRounds: positive('maxReviewRounds', opts.maxReviewRounds ?? 2),
+      reviewLimit: opts.reviewLimit ?? 'fail',
+      maxVetoes: positive('maxVetoes', opts.maxVetoes ?? 3),
+      maxPlanRepairs: nonNegative('maxPlanRepairs', opts.maxPlanRepairs ?? 2),
+      leaseMs: positive('leaseMs', opts.leaseMs ?? 30_000),
+    };
+    if (this.settings.reviewLimit !== 'fail' && this.settings.reviewLimit !== 'approve') {
+      throw new ValidationError(`reviewLimit must be "fail" or "approve", got ${JSON.stringify(opts.reviewLimit)}`);
+    }
+    this.queue = TaskQueue.open({
+      workspace: this.workspace,
+      leaseMs: this.settings.leaseMs,
+      ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+      ...(opts.retry ? { retry: opts.retry } : {}),
+    });
+    this.bus = MessageBus.open({ workspace: this.workspace });
+    this.usage = opts.usage ?? new UsageTracker();
+    this.hooks = opts.hooks ?? {};
+    this.budgetLimits = opts.budget;
+    this.shutdownGraceMs = opts.shutdownGraceMs ?? 5000;
+    if (opts.budget) this.budget = this.usage.createBudget(opts.budget, { teamId: this.teamId });
+
+    this.workspace.events.on('*', (event: TeamEvent) => {
+      this.emit(event.type, event);
+      this.emit('*', event);
+    });
+    this.usage.on('record', (record) => {
+      if (record.attribution.teamId !== this.teamId) return;
+      this.workspace.emit({
+        type: 'model.call',
+        ...(record.attribution.agentId ? { agentId: record.attribution.agentId } : {}),
+        ...(record.attribution.taskId ? { taskId: record.attribution.taskId } : {}),
+        model: record.modelId,
+        purpose: record.purpose,
+        inputTokens: record.usage.inputTokens,
+        outputTokens: record.usage.outputTokens,
+        costUsd: record.costUsd,
+        durationMs: record.durationMs,
+      });
+    });
+
+    const team = this;
+    this.runtime = {
+      queue: this.queue,
+      bus: this.bus,
+      usage: this.usage,
+      teamId: this.teamId,
+      hooks: this.hooks,
+      settings: this.settings,
+      claimStop: () => team.stopReason ?? team.budget?.reason() ?? null,
+      emit: (event) => team.workspace.emit(event),
+      leads: () => [...team.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
+      capabilities: () => new Set([...team.agents.values()].flatMap((a) => a.capabilities())),
+      taskAdded: async (task) => {
+        await team.hooks.onTaskCreated?.(task);
+      },
+    };
+  }
+
+  // ------------------------------------------------------------ agents
+
+  /**
+   * Adds an agent: an {@link Agent} you built (e.g. your own subclass), or an
+   * id, a role and a model (a LanguageModel, a model spec such as
+   * `anthropic:claude-sonnet-4-5` or `offline`, or a plain `(prompt) => string`
+   * function like the seed's `llm_fn`).
+   */
+  addAgent(agent: Agent): Agent;
+  addAgent(id: string, role: AgentRole, model: LanguageModel | PromptFunction | string, options?: AgentOptions): Agent;
+  addAgent(
+    idOrAgent: string | Agent,
+    role?: AgentRole,
+    model?: LanguageModel | PromptFunction | string,
+    options: AgentOptions = {},
+  ): Agent {
+    const agent =
+      idOrAgent instanceof Agent ? idOrAgent : createAgent(idOrAgent, role as AgentRole, toModel(idOrAgent, model), options);
+    if (this.agents.has(agent.id)) throw new ValidationError(`an agent called "${agent.id}" is already on the team`);
+    this.agents.set(agent.id, agent);
+    return agent;
+  }
+
+  getAgent(id: string): Agent | undefined {
+    return this.agents.get(id);
+  }
+
+  listAgents(): Agent[] {
+    return [...this.agents.values()];
+  }
+
+  // ------------------------------------------------------------ tasks
+
+  /** Adds a task (seed shape: `addTask(description, { dependencies })`). */
+  async addTask(description: string, options: TeamTaskOptions = {}): Promise<TaskRecord> {
+    const [task] = await this.addTasks([{ ...options, description }]);
+    return task as TaskRecord;
+  }
+
+  /** Adds tasks atomically (all or nothing). */
+  async addTasks(inputs: ReadonlyArray<TaskInput & { review?: boolean }>): Promise<TaskRecord[]> {
+    const tasks = await this.queue.addMany(inputs.map(toTaskInput));
+    for (const task of tasks) await this.runtime.taskAdded(task);
+    return tasks;
+  }
+
+  /** Hands a goal to the lead: it plans the tasks (and a final synthesis) when the team runs. */
+  async goal(text: string, options: { id?: string; synthesize?: boolean; priority?: number } = {}): Promise<TaskRecord> {
+    if (typeof text !== 'string' || text.trim() === '') throw new ValidationError('a goal must be a non-empty string');
+    this.goalCount += 1;
+    return this.addTask(`Plan the work for the goal: ${text.trim()}`, {
+      id: options.id ?? `plan-${Date.now().toString(36)}${this.goalCount}`,
+      type: 'plan',
+      ...(options.priority !== undefined ? { priority: options.priority } : { priority: 10 }),
+      metadata: { goal: text.trim(), synthesize: options.synthesize ?? true },
+    });
+  }
+
+  /** Adds a Mixture-of-Agents synthesize task (see {@link synthesizeTask}). */
+  async synthesize(input: SynthesizeInput): Promise<TaskRecord> {
+    const [task] = await this.addTasks([synthesizeTask(input)]);
+    return task as TaskRecord;
+  }
+
+  /** Counts by state and `total` (seed: `get_status()`). */
+  async getStatus(): Promise<TaskCounts> {
+    return this.queue.getStatus();
+  }
+
+  // ------------------------------------------------------------ running
+
+  /**
+   * Runs the team until nothing is claimable or in flight, the timeout, an
+   * abort, or the budget. Nothing stays claimed afterwards: in-flight tasks
+   * are handed back and listed in the summary.
+   */
+  async run(options: RunOptions = {}): Promise<RunSummary> {
+    if (this.running) throw new ValidationError('this team is already running');
+    if (this.agents.size === 0) throw new ValidationError('add at least one agent before run()');
+    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)) {
+      throw new ValidationError(`timeoutMs must be a positive number, got ${JSON.stringify(options.timeoutMs)}`);
+    }
+    this.running = true;
+    this.stopReason = null;
+    const startedAt = Date.now();
+    const stop = new AbortController();
+    let ending: { status: RunStatus | 'idle'; reason: string } | null = null;
+    const end = (status: RunStatus | 'idle', reason: string) => {
+      if (ending) return;
+      ending = { status, reason };
+      this.stopReason = reason;
+      stop.abort(new AbortError(reason));
+    };
+    const released: RunSummary['released'] = [];
+    const onHandedBack = (event: TeamEvent) => {
+      if (event.taskId && event.agentId) released.push({ taskId: event.taskId, agentId: event.agentId });
+    };
+    this.on('task.handed_back', onHandedBack);
+    const timer = options.timeoutMs !== undefined ? setTimeout(() => end('timeout', `timed out after ${options.timeoutMs} ms`), options.timeoutMs) : null;
+    const onAbort = () => end('aborted', `aborted: ${reasonText(options.signal?.reason)}`);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGINT', 'SIGTERM'];
+    let interrupts = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupts += 1;
+      if (interrupts > 1) process.exit(130);
+      end('aborted', `interrupted by ${sig}; in-flight tasks handed back`);
+    };
+    for (const sig of signals) process.on(sig, onSignal);
+
+    this.workspace.emit({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()] });
+    const loops = [...this.agents.values()].map((agent) => agent.runLoop(this.runtime, { signal: stop.signal }));
+    try {
+      await this.monitor(stop.signal, end);
+      // Give in-flight tasks a moment to hand back, then release whatever is still held.
+      const settled = Promise.allSettled(loops);
+      const graceOver = await Promise.race([settled.then(() => false), delay(this.shutdownGraceMs).then(() => true)]);
+      if (graceOver) {
+        for (const agent of this.agents.values()) {
+          for (const claim of agent.heldClaims()) {
+            try {
+              await claim.release();
+              released.push({ taskId: claim.taskId, agentId: agent.id });
+            } catch {
+              // already finished or lost meanwhile
+            }
+          }
+        }
+      }
+      const final = ending as { status: RunStatus | 'idle'; reason: string } | null;
+      const summary = await this.summarize(final ?? { status: 'idle', reason: 'finished' }, startedAt, released);
+      this.workspace.emit({ type: 'team.finished', teamId: this.teamId, status: summary.status, reason: summary.reason });
+      return summary;
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      for (const sig of signals) process.off(sig, onSignal);
+      this.off('task.handed_back', onHandedBack);
+      this.running = false;
+    }
+  }
+
+  /** Watches for the end: quiescence (checked twice, with the onIdle hook between), or the budget. */
+  private async monitor(signal: AbortSignal, end: (status: RunStatus | 'idle', reason: string) => void): Promise<void> {
+    let quiet = 0;
+    let idleHookRan = false;
+    while (!signal.aborted) {
+      try {
+        await this.workspace.notifier.wait(['tasks'], quiet > 0 ? 30 : 100, signal);
+      } catch (err) {
+        if (err instanceof AbortError) return;
+        throw err;
+      }
+      const budgetReason = this.budget?.reason();
+      if (budgetReason) {
+        this.stopReason = budgetReason;
+        if ([...this.agents.values()].every((a) => a.busy === 0)) end('budget_exceeded', budgetReason);
+        continue;
+      }
+      if (!(await this.quiescent())) {
+        quiet = 0;
+        idleHookRan = false;
+        continue;
+      }
+      quiet += 1;
+      if (quiet < 2) continue;
+      if (this.hooks.onIdle && !idleHookRan) {
+        idleHookRan = true;
+        await this.hooks.onIdle();
+        quiet = 0;
+        continue;
+      }
+      end('idle', 'nothing left to claim or run');
+    }
+  }
+
+  /** True when no agent works, nothing is claimed anywhere, and no task is claimable by this team. */
+  private async quiescent(): Promise<boolean> {
+    const agents = [...this.agents.values()];
+    if (agents.some((a) => a.busy > 0)) return false;
+    const counts = await this.queue.counts();
+    if (counts.claimed > 0 || counts.delayed > 0) return false;
+    if (counts.review > 0) await this.ensureReviews();
+    for (const agent of agents) {
+      const { ready } = await this.queue.store.hasWork({ agentId: agent.id, ...agent.claimFilter() });
+      if (ready) return false;
+    }
+    return true;
+  }
+
+  /** A task held for review whose worker died before adding the review task gets one now (idempotent). */
+  private async ensureReviews(): Promise<void> {
+    for (const task of await this.queue.list({ status: 'review' })) {
+      const added = await this.queue.add(reviewTaskFor(task));
+      if (added.status === 'ready' && added.createdAt >= Date.now() - 1000) await this.runtime.taskAdded(added);
+    }
+  }
+
+  private async summarize(
+    ending: { status: RunStatus | 'idle'; reason: string },
+    startedAt: number,
+    released: RunSummary['released'],
+  ): Promise<RunSummary> {
+    const records = await this.queue.list();
+    const counts = await this.queue.counts();
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const tasks: TaskOutcome[] = records.map((r) => taskOutcome(r, isFinal(r.status) ? undefined : this.whyUnfinished(r, byId, ending)));
+    const unfinished = records.filter((r) => !isFinal(r.status)).length;
+    const failed = counts.failed;
+    let status: RunStatus;
+    let reason = ending.reason;
+    if (ending.status !== 'idle') {
+      status = ending.status;
+    } else if (unfinished > 0) {
+      status = 'stalled';
+      reason = `${unfinished} task${unfinished === 1 ? '' : 's'} could not run: no agent on the team can take them (or what they wait for)`;
+    } else if (failed + counts.blocked + counts.cancelled > 0) {
+      status = 'failed';
+      reason = `${failed} failed, ${counts.blocked} blocked, ${counts.cancelled} cancelled of ${counts.total}`;
+    } else {
+      status = 'completed';
+      reason = `all ${counts.total} tasks completed`;
+    }
+    const toRecord = (map: Map<string, UsageTotals>, keep: (key: string) => boolean) =>
+      Object.fromEntries([...map].filter(([key]) => keep(key)));
+    const taskIds = new Set(records.map((r) => r.id));
+    const budgetReason = this.budget?.reason();
+    return {
+      status,
+      reason,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: Date.now() - startedAt,
+      total: counts.total,
+      completed: counts.completed,
+      failed,
+      blocked: counts.blocked,
+      cancelled: counts.cancelled,
+      unfinished,
+      counts,
+      tasks,
+      released,
+      usage: {
+        total: this.usage.total({ teamId: this.teamId }),
+        byAgent: toRecord(this.usage.byAgent(), (id) => this.agents.has(id)),
+        byTask: toRecord(this.usage.byTask(), (id) => taskIds.has(id)),
+      },
+      budget: budgetReason ? { reason: budgetReason } : null,
+    };
+  }
+
+  private whyUnfinished(task: TaskRecord, byId: Map<string, TaskRecord>, ending: { status: string; reason: string }): string {
+    const cutShort = ending.status !== 'idle' ? ` (${ending.reason})` : '';
+    switch (task.status) {
+      case 'pending': {
+        const waiting = task.dependencies.filter((d) => !isFinal(byId.get(d)?.status ?? 'completed'));
+        return `waiting for ${waiting.map((d) => `"${d}" (${byId.get(d)?.status ?? 'missing'})`).join(', ') || 'its dependencies'}${cutShort}`;
+      }
+      case 'ready': {
+        const takers = [...this.agents.values()].filter((a) => accepts(a, task));
+        if (takers.length === 0) {
+          return `no agent on the team takes ${task.type} tasks${task.requires ? ` requiring "${task.requires}"` : ''}`;
+        }
+        return `not started${cutShort}`;
+      }
+      case 'review':
+        return [...this.agents.values()].some((a) => accepts(a, { type: 'review', requires: (task.metadata.reviewRequires as string) ?? null }))
+          ? `waiting for review${cutShort}`
+          : 'waiting for review, but the team has no reviewer';
+      case 'claimed':
+        return `held by ${task.owner ?? 'another process'}${cutShort}`;
+      case 'delayed':
+        return `retry scheduled${task.notBefore ? ` for ${new Date(task.notBefore).toISOString()}` : ''}${cutShort}`;
+      default:
+        return ending.reason;
+    }
+  }
+
+  /** Closes the queue, the bus and (if the team opened it) the workspace. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.bus.close();
+    if (this.ownsWorkspace) await this.workspace.close();
+  }
+}
+
+function accepts(agent: Agent, task: Pick<TaskRecord, 'type' | 'requires'>): boolean {
+  const filter = agent.claimFilter();
+  if (filter.types && !filter.types.includes(task.type)) return false;
+  return task.requires ? (filter.capabilities ?? []).includes(task.requires) : (filter.acceptUnrequired ?? true);
+}
+
+/** Builds the role's agent class. */
+export function createAgent(id: string, role: AgentRole, model: LanguageModel, options: AgentOptions = {}): Agent {
+  if (!isAgentRole(role)) {
+    throw new ValidationError(`unknown role ${JSON.stringify(role)} for agent "${id}": use AgentRole.LEAD, WORKER, REVIEWER or SPECIALIST`);
+  }
+  switch (role) {
+    case 'lead':
+      return new LeadAgent(id, model, options);
+    case 'worker':
+      return new WorkerAgent(id, model, options);
+    case 'reviewer':
+      return new ReviewerAgent(id, model, options);
+    case 'specialist':
+      if (!options.specialty) throw new ValidationError(`specialist "${id}" needs a specialty (e.g. { specialty: 'security' })`);
+      return new SpecialistAgent(id, model, { ...options, specialty: options.specialty });
+  }
+}
+
+function toModel(id: string, model: LanguageModel | PromptFunction | string | undefined): LanguageModel {
+  if (typeof model === 'string') return createModel(model);
+  if (typeof model === 'function') return fromFunction(model, { id: `function:${id}` });
+  if (model && typeof model === 'object' && typeof model.generate === 'function') return model;
+  throw new ValidationError(`agent "${id}" needs a model: a LanguageModel, a model spec like "offline", or a (prompt) => string function`);
+}
+
+function toTaskInput(input: TaskInput & { review?: boolean }): TaskInput {
+  const { review, ...rest } = input;
+  if (review === undefined) return rest;
+  if (typeof review !== 'boolean') throw new ValidationError(`review must be true or false, got ${JSON.stringify(review)}`);
+  return { ...rest, metadata: { ...(rest.metadata ?? {}), review } };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new ValidationError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new ValidationError(`${name} must be an integer >= 0, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return reason === undefined ? 'the signal was aborted' : String(reason);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,112 @@
+import type { TaskCounts, TaskRecord, TaskStatus } from '@agent-team/core';
+import type { UsageTotals } from '../models/index.js';
+import { asText } from '../agent/prompts.js';
+
+/**
+ * - `completed`: every task completed
+ * - `failed`: nothing left to run, but some tasks failed, were blocked or cancelled
+ * - `stalled`: tasks remain that no agent on the team can take (or that wait on those)
+ * - `budget_exceeded`, `timeout`, `aborted`: the run was cut short; unfinished tasks are listed
+ */
+export type RunStatus = 'completed' | 'failed' | 'stalled' | 'budget_exceeded' | 'timeout' | 'aborted';
+
+export interface TaskOutcome {
+  id: string;
+  description: string;
+  type: string;
+  status: TaskStatus;
+  attempt: number;
+  owner: string | null;
+  /** Why it failed, was blocked or cancelled, or why it did not finish. */
+  reason: string | null;
+  errors: string[];
+  /** The result (completed tasks). */
+  result?: unknown;
+}
+
+export interface RunSummary {
+  status: RunStatus;
+  /** One sentence saying why the run ended. */
+  reason: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Seed-compatible totals: `summary.completed` of `summary.total`. */
+  total: number;
+  completed: number;
+  failed: number;
+  blocked: number;
+  cancelled: number;
+  /** Tasks not final when the run ended. */
+  unfinished: number;
+  counts: TaskCounts;
+  tasks: TaskOutcome[];
+  /** Claims handed back when the run ended (timeout, abort, budget). */
+  released: Array<{ taskId: string; agentId: string }>;
+  usage: {
+    total: UsageTotals;
+    byAgent: Record<string, UsageTotals>;
+    byTask: Record<string, UsageTotals>;
+  };
+  /** Set when a token or cost budget stopped new claims. */
+  budget: { reason: string } | null;
+}
+
+export function taskOutcome(task: TaskRecord, reason?: string): TaskOutcome {
+  const outcome: TaskOutcome = {
+    id: task.id,
+    description: task.description,
+    type: task.type,
+    status: task.status,
+    attempt: task.attempt,
+    owner: task.owner,
+    reason: task.reason ?? reason ?? null,
+    errors: task.errors.map((e) => `attempt ${e.attempt}${e.agentId ? ` (${e.agentId})` : ''}: ${e.message}`),
+  };
+  if (task.status === 'completed') outcome.result = task.result;
+  return outcome;
+}
+
+/** A readable multi-line report of a run, for terminals and logs. */
+export function formatSummary(summary: RunSummary, options: { color?: boolean; resultChars?: number } = {}): string {
+  const c = colors(options.color ?? false);
+  const max = options.resultChars ?? 160;
+  const lines: string[] = [];
+  const statusColor = summary.status === 'completed' ? c.green : summary.status === 'failed' ? c.red : c.yellow;
+  lines.push(
+    `${c.bold('Run')} ${statusColor(summary.status)}: ${summary.reason}`,
+    `${summary.completed}/${summary.total} completed, ${summary.failed} failed, ${summary.blocked} blocked, ${summary.cancelled} cancelled, ${summary.unfinished} unfinished in ${(summary.durationMs / 1000).toFixed(1)} s`,
+    '',
+  );
+  for (const t of summary.tasks) {
+    const mark = t.status === 'completed' ? c.green('✓') : ['failed', 'blocked', 'cancelled'].includes(t.status) ? c.red('✗') : c.yellow('…');
+    lines.push(`${mark} ${t.id} ${c.dim(`[${t.type}, ${t.status}${t.attempt > 1 ? `, attempt ${t.attempt}` : ''}${t.owner ? `, ${t.owner}` : ''}]`)}`);
+    if (t.reason) lines.push(`    ${c.dim('reason:')} ${t.reason}`);
+    if (t.status === 'completed' && t.result !== undefined) {
+      const text = resultText(t.result).replace(/\s+/g, ' ').trim();
+      lines.push(`    ${c.dim('→')} ${text.length > max ? `${text.slice(0, max - 1)}…` : text}`);
+    }
+  }
+  if (summary.released.length > 0) {
+    lines.push('', `Handed back at the end: ${summary.released.map((r) => `${r.taskId} (${r.agentId})`).join(', ')}`);
+  }
+  lines.push('', c.bold('Usage'));
+  const fmt = (u: UsageTotals) =>
+    `${u.calls} calls, ${u.inputTokens} in + ${u.outputTokens} out tokens, $${u.costUsd.toFixed(4)}${u.unpricedCalls ? ` (${u.unpricedCalls} unpriced)` : ''}`;
+  for (const [agent, u] of Object.entries(summary.usage.byAgent)) lines.push(`  ${agent.padEnd(16)} ${fmt(u)}`);
+  lines.push(`  ${'total'.padEnd(16)} ${fmt(summary.usage.total)}`);
+  if (summary.budget) lines.push('', c.yellow(`Budget: ${summary.budget.reason}`));
+  return lines.join('\n');
+}
+
+function resultText(result: unknown): string {
+  if (result && typeof result === 'object' && 'answer' in result && typeof (result as { answer: unknown }).answer === 'string') {
+    return (result as { answer: string }).answer;
+  }
+  return asText(result);
+}
+
+export function colors(enabled: boolean) {
+  const wrap = (code: string) => (text: string) => (enabled ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { bold: wrap('1'), dim: wrap('2'), red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36') };
+}
