@@ -1,0 +1,330 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { runCall, streamCall, type CallPolicy } from './call-runner.js';
+import {
+  checkModelName,
+  DEFAULT_TIMEOUT_MS,
+  resolveApiKey,
+  resolveLimiter,
+  type HttpModelOptions,
+} from './http-model-options.js';
+import type { JsonSchema } from './json-schema.js';
+import { defaultPriceTable, type PriceTable } from './pricing.js';
+import { appendToSystem, jsonInstruction } from './prompt-format.js';
+import { fromSdkError } from './sdk-errors.js';
+import { redactingLogger } from './secrets.js';
+import { parseToolArguments } from './tool-arguments.js';
+import {
+  DEFAULT_MAX_TOKENS,
+  type FinishReason,
+  type GenerateRequest,
+  type GenerateResponse,
+  type LanguageModel,
+  type ModelMessage,
+  type StreamEvent,
+  type ToolCall,
+} from './types.js';
+
+export interface AnthropicModelOptions extends HttpModelOptions {
+  /**
+   * When a request asks for JSON with a schema, enforce it with the Messages
+   * API's structured outputs (`output_config.format`). Turn off for models or
+   * gateways that do not support it; the schema is then put in the system prompt.
+   * @default true
+   */
+  structuredOutputs?: boolean;
+}
+
+const PROVIDER = 'anthropic';
+const KEY_VAR = 'ANTHROPIC_API_KEY';
+const DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+/**
+ * A Claude model on the Anthropic Messages API.
+ *
+ * @example
+ * const model = anthropic('claude-sonnet-4-5'); // key from ANTHROPIC_API_KEY
+ * const { text } = await model.generate({ messages: [{ role: 'user', content: 'Hello' }] });
+ */
+export function anthropic(model: string, options: AnthropicModelOptions = {}): AnthropicModel {
+  return new AnthropicModel(model, options);
+}
+
+export class AnthropicModel implements LanguageModel {
+  readonly provider = PROVIDER;
+  readonly id: string;
+  readonly baseURL: string;
+  private readonly client: Anthropic;
+  private readonly policy: CallPolicy;
+  private readonly prices: PriceTable;
+  private readonly structuredOutputs: boolean;
+
+  constructor(
+    readonly model: string,
+    options: AnthropicModelOptions = {},
+  ) {
+    checkModelName(PROVIDER, model);
+    this.id = `${PROVIDER}:${model}`;
+    const env = options.env ?? process.env;
+    const apiKey = resolveApiKey(PROVIDER, this.id, KEY_VAR, options);
+    this.baseURL = (options.baseURL ?? env['ANTHROPIC_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.prices = options.prices ?? defaultPriceTable;
+    this.structuredOutputs = options.structuredOutputs ?? true;
+    this.client = new Anthropic({
+      apiKey,
+      baseURL: this.baseURL,
+      // Our retry policy is the only one: the SDK's would multiply attempts and ignore our deadline.
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      logger: redactingLogger(options.logger),
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      ...(options.defaultHeaders ? { defaultHeaders: options.defaultHeaders } : {}),
+    });
+    const context = { provider: PROVIDER, modelId: this.id, model, keyEnvVar: KEY_VAR, baseURL: this.baseURL };
+    this.policy = {
+      provider: PROVIDER,
+      modelId: this.id,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      retry: options,
+      limiter: resolveLimiter(options, PROVIDER, this.baseURL),
+      toModelError: (error) => fromSdkError(error, context),
+      hint: `server ${this.baseURL}`,
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    };
+  }
+
+  generate(request: GenerateRequest): Promise<GenerateResponse> {
+    const params = this.buildParams(request);
+    return runCall(this.policy, request, async ({ signal, remainingMs }) => {
+      const message = await this.client.messages.create(
+        { ...params, stream: false },
+        { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
+      );
+      return this.toResponse(message);
+    });
+  }
+
+  stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
+    const params = this.buildParams(request);
+    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(params, signal, remainingMs));
+  }
+
+  private async *streamAttempt(
+    params: Anthropic.MessageCreateParamsNonStreaming,
+    signal: AbortSignal,
+    remainingMs: number,
+  ): AsyncGenerator<StreamEvent> {
+    const events = await this.client.messages.create(
+      { ...params, stream: true },
+      { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
+    );
+    let text = '';
+    let model = this.model;
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let stopReason: string | null = null;
+    const tools = new Map<number, { id: string; name: string; json: string }>();
+
+    for await (const event of events) {
+      switch (event.type) {
+        case 'message_start':
+          model = event.message.model;
+          inputTokens = inputTokensOf(event.message.usage);
+          outputTokens = event.message.usage.output_tokens;
+          break;
+        case 'content_block_start':
+          if (event.content_block.type === 'tool_use') {
+            tools.set(event.index, { id: event.content_block.id, name: event.content_block.name, json: '' });
+          } else if (event.content_block.type === 'text' && event.content_block.text) {
+            text += event.content_block.text;
+            yield { type: 'text', delta: event.content_block.text };
+          }
+          break;
+        case 'content_block_delta':
+          if (event.delta.type === 'text_delta') {
+            text += event.delta.text;
+            yield { type: 'text', delta: event.delta.text };
+          } else if (event.delta.type === 'input_json_delta') {
+            const tool = tools.get(event.index);
+            if (tool) tool.json += event.delta.partial_json;
+          }
+          break;
+        case 'message_delta':
+          stopReason = event.delta.stop_reason ?? stopReason;
+          // message_delta usage is cumulative.
+          outputTokens = event.usage.output_tokens;
+          if (typeof event.usage.input_tokens === 'number') inputTokens = inputTokensOf(event.usage);
+          break;
+        case 'message_stop':
+          yield {
+            type: 'done',
+            response: this.finish({
+              text,
+              model,
+              stopReason,
+              usage: { inputTokens, outputTokens },
+              toolCalls: [...tools.values()].map((tool) => ({ id: tool.id, name: tool.name, ...parseToolArguments(tool.json || '{}') })),
+            }),
+          };
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private buildParams(request: GenerateRequest): Anthropic.MessageCreateParamsNonStreaming {
+    let system = request.system;
+    let outputConfig: Anthropic.OutputConfig | undefined;
+    const format = request.responseFormat;
+    if (format?.type === 'json') {
+      if (format.schema && this.structuredOutputs) {
+        outputConfig = { format: { type: 'json_schema', schema: closeObjects(format.schema) } };
+      } else {
+        system = appendToSystem(system, jsonInstruction(format.schema));
+      }
+    }
+    const tools = request.tools?.map(
+      (tool): Anthropic.Tool => ({
+        name: tool.name,
+        description: tool.description,
+        input_schema: { ...(tool.parameters as Record<string, unknown>), type: 'object' },
+      }),
+    );
+    return {
+      model: this.model,
+      max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+      messages: toAnthropicMessages(request.messages),
+      ...(system ? { system } : {}),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(tools && tools.length > 0 ? { tools } : {}),
+      ...(tools && tools.length > 0 && request.toolChoice ? { tool_choice: toToolChoice(request.toolChoice) } : {}),
+      ...(outputConfig ? { output_config: outputConfig } : {}),
+    };
+  }
+
+  private toResponse(message: Anthropic.Message): GenerateResponse {
+    let text = '';
+    const toolCalls: ToolCall[] = [];
+    for (const block of message.content) {
+      if (block.type === 'text') text += block.text;
+      else if (block.type === 'tool_use') {
+        toolCalls.push({ id: block.id, name: block.name, ...parseToolArguments(block.input) });
+      }
+    }
+    return this.finish({
+      text,
+      model: message.model,
+      stopReason: message.stop_reason,
+      usage: { inputTokens: inputTokensOf(message.usage), outputTokens: message.usage.output_tokens },
+      toolCalls,
+    });
+  }
+
+  private finish(parts: {
+    text: string;
+    model: string;
+    stopReason: string | null;
+    usage: { inputTokens: number; outputTokens: number };
+    toolCalls: ToolCall[];
+  }): GenerateResponse {
+    return {
+      text: parts.text,
+      toolCalls: parts.toolCalls,
+      usage: parts.usage,
+      model: parts.model,
+      provider: PROVIDER,
+      finishReason: toFinishReason(parts.stopReason),
+      costUsd: this.prices.costOf(parts.model, parts.usage) ?? this.prices.costOf(this.model, parts.usage),
+    };
+  }
+}
+
+/** Input tokens including prompt-cache writes and reads, so totals and budgets count everything sent. */
+function inputTokensOf(usage: {
+  input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}): number {
+  return (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+}
+
+/** The SDK's own timer gets a little slack so ours, which knows the reason, fires first. */
+function sdkTimeout(remainingMs: number): number {
+  return Math.max(1, Math.ceil(remainingMs)) + 1_000;
+}
+
+function toFinishReason(reason: string | null): FinishReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+function toToolChoice(choice: NonNullable<GenerateRequest['toolChoice']>): Anthropic.ToolChoice {
+  if (typeof choice === 'object') return { type: 'tool', name: choice.name };
+  if (choice === 'required') return { type: 'any' };
+  return { type: choice };
+}
+
+/**
+ * Messages API turns: tool results travel as `tool_result` blocks in a user
+ * turn, and consecutive results (plus any user text after them) must share one
+ * turn right after the assistant's `tool_use` blocks.
+ */
+export function toAnthropicMessages(messages: readonly ModelMessage[]): Anthropic.MessageParam[] {
+  const out: Anthropic.MessageParam[] = [];
+  for (const message of messages) {
+    if (message.role === 'assistant') {
+      const blocks: Anthropic.ContentBlockParam[] = [];
+      if (message.content) blocks.push({ type: 'text', text: message.content });
+      for (const call of message.toolCalls ?? []) {
+        blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+      }
+      if (blocks.length === 0) blocks.push({ type: 'text', text: '(no answer)' });
+      out.push({ role: 'assistant', content: blocks });
+      continue;
+    }
+    const block: Anthropic.ContentBlockParam =
+      message.role === 'tool'
+        ? { type: 'tool_result', tool_use_id: message.toolCallId ?? '', content: message.content }
+        : { type: 'text', text: message.content };
+    const previous = out[out.length - 1];
+    if (previous?.role === 'user' && Array.isArray(previous.content)) {
+      previous.content.push(block);
+    } else {
+      out.push({ role: 'user', content: [block] });
+    }
+  }
+  return out;
+}
+
+/**
+ * Structured outputs require every object to say `additionalProperties: false`;
+ * an unset one is closed here (the output then simply carries no extra keys,
+ * which the original schema allows too).
+ */
+function closeObjects(schema: JsonSchema): JsonSchema {
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    const copy: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      copy[key] = key === 'enum' || key === 'const' || key === 'default' ? value : walk(value);
+    }
+    if (copy['type'] === 'object' && copy['additionalProperties'] === undefined) copy['additionalProperties'] = false;
+    return copy;
+  };
+  const closed = walk(schema) as JsonSchema;
+  delete closed.$schema;
+  return closed;
+}

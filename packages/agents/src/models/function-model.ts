@@ -1,0 +1,106 @@
+import { errorMessage } from '@agent-team/core';
+import { runCall, streamCall, type CallPolicy } from './call-runner.js';
+import { ModelError } from './errors.js';
+import { priceUsage, type ModelPrice } from './pricing.js';
+import { estimateRequestTokens, estimateTokens, flattenPrompt } from './prompt-format.js';
+import { redactSecrets } from './secrets.js';
+import type { GenerateRequest, GenerateResponse, LanguageModel, StreamEvent, Usage } from './types.js';
+
+/** What a wrapped function may return: the text, or the text with the usage it knows. */
+export type FunctionModelResult = string | { text: string; usage?: Usage };
+
+/** The seed design's `llm_fn`: a prompt in, text out. It also gets the full request. */
+export type PromptFunction = (prompt: string, request: GenerateRequest) => FunctionModelResult | Promise<FunctionModelResult>;
+
+export interface FunctionModelOptions {
+  /** Model id in usage records and errors. @default 'function:<fn.name>' or 'function' */
+  id?: string;
+  /**
+   * Deadline of one call.
+   * @default 120000
+   */
+  timeoutMs?: number;
+  /**
+   * Retries when the function throws a retryable {@link ModelError}; other errors are not retried.
+   * @default 0
+   */
+  maxRetries?: number;
+  /** Price for `costUsd`; without one the cost is unknown (null). */
+  price?: ModelPrice;
+}
+
+/**
+ * Wraps a plain `(prompt) => string | Promise<string>` as a {@link LanguageModel}.
+ * The prompt is the system prompt and the conversation flattened into one
+ * string; usage is estimated at ~4 characters per token unless the function
+ * returns its own.
+ *
+ * @example
+ * const model = fromFunction(async (prompt) => myClient.complete(prompt), { id: 'function:my-llm' });
+ */
+export function fromFunction(fn: PromptFunction, options: FunctionModelOptions = {}): LanguageModel {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`fromFunction needs a function (prompt, request) => string, got ${typeof fn}`);
+  }
+  const id = options.id ?? (fn.name ? `function:${fn.name}` : 'function');
+  const policy: CallPolicy = {
+    provider: 'function',
+    modelId: id,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    retry: { maxRetries: options.maxRetries ?? 0 },
+    toModelError: (error) =>
+      new ModelError(`${id} failed: ${redactSecrets(errorMessage(error))}`, { provider: 'function', modelId: id, cause: error }),
+  };
+
+  const attempt = async (request: GenerateRequest, signal: AbortSignal): Promise<GenerateResponse> => {
+    const result = await raceAbort(Promise.resolve().then(() => fn(flattenPrompt(request), request)), signal);
+    const text = typeof result === 'string' ? result : result.text;
+    if (typeof text !== 'string') {
+      throw new ModelError(`${id} returned ${typeof text} instead of a string`, { provider: 'function', modelId: id });
+    }
+    const usage =
+      typeof result === 'object' && result.usage
+        ? result.usage
+        : { inputTokens: estimateRequestTokens(request), outputTokens: estimateTokens(text) };
+    return {
+      text,
+      toolCalls: [],
+      usage,
+      model: id,
+      provider: 'function',
+      finishReason: 'stop',
+      costUsd: options.price ? priceUsage(options.price, usage) : null,
+    };
+  };
+
+  return {
+    id,
+    provider: 'function',
+    generate: (request) => runCall(policy, request, ({ signal }) => attempt(request, signal)),
+    stream: (request): AsyncIterable<StreamEvent> =>
+      streamCall(policy, request, async function* ({ signal }) {
+        const response = await attempt(request, signal);
+        if (response.text) yield { type: 'text', delta: response.text };
+        yield { type: 'done', response };
+      }),
+  };
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (the function itself cannot be stopped). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(errorMessage(error)));
+      },
+    );
+  });
+}
