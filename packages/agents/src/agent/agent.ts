@@ -342,7 +342,9 @@ export class Agent {
 /** The review task for a task held for review; the key makes re-adding it harmless. */
 export function reviewTaskFor(task: TaskRecord): Parameters<AgentRuntime['queue']['add']>[0] {
   const requires = typeof task.metadata.reviewRequires === 'string' ? task.metadata.reviewRequires : undefined;
+  const id = `${task.id}.review-${task.attempt}`;
   return {
+    ...(id.length <= 128 ? { id } : {}),
     description: `Review the result of task "${task.id}": ${task.description}`,
     type: 'review',
     priority: task.priority + 1,
@@ -354,7 +356,7 @@ export function reviewTaskFor(task: TaskRecord): Parameters<AgentRuntime['queue'
 
 /** Errors that say the same call would fail again (bad key, bad request) are not retried. */
 export function isRetryable(err: unknown): boolean {
-  if (typeof err === 'object' && err !== null && 'isRetryable' in err) return Boolean((err as { isRetryable: unknown }).isRetryable);
+  if (typeof err === 'object' && err !== null && 'isRetryable' in err) return Boolean(err.isRetryable);
   if (err instanceof ValidationError) return false;
   return true;
 }

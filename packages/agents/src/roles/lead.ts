@@ -5,7 +5,7 @@ import { asText, clip } from '../agent/prompts.js';
 import type { TaskContext } from '../agent/task-context.js';
 import { type LanguageModel, generateObject } from '../models/index.js';
 import { isMoaAggregate, runMoaAggregate, runSynthesize } from '../moa/queue-moa.js';
-import { PLAN_SCHEMA, type Plan, planProblems, planSinks } from '../team/plan.js';
+import { type Plan, planProblems, planSchemaFor, planSinks } from '../team/plan.js';
 
 /** What a plan task returns. */
 export interface PlanResult {
@@ -49,6 +49,7 @@ export class LeadAgent extends Agent {
     const runtime = this.runtime;
     const goal = typeof task.metadata.goal === 'string' ? task.metadata.goal : task.description;
     const capabilities = runtime.capabilities();
+    const schema = planSchemaFor(specialtiesOf(capabilities));
     let feedback: string | undefined;
     let rounds = 0;
     let rejections = 0;
@@ -56,7 +57,7 @@ export class LeadAgent extends Agent {
     for (;;) {
       const { object, attempts } = await generateObject<Plan>(ctx.model, {
         purpose: 'plan',
-        schema: PLAN_SCHEMA,
+        schema,
         schemaName: 'plan',
         maxRepairs: runtime.settings.maxPlanRepairs,
         validate: (candidate) => planProblems(candidate, { capabilities }),
@@ -143,8 +144,13 @@ export class LeadAgent extends Agent {
   }
 }
 
+/** Requirements a plan may name: specialties, not the role names every agent of a role has. */
+function specialtiesOf(capabilities: ReadonlySet<string>): string[] {
+  return [...capabilities].filter((c) => !['lead', 'worker', 'reviewer', 'specialist'].includes(c)).sort();
+}
+
 function planPrompt(goal: string, capabilities: ReadonlySet<string>, feedback?: string): string {
-  const specialties = [...capabilities].filter((c) => !['lead', 'worker', 'reviewer', 'specialist'].includes(c)).sort();
+  const specialties = specialtiesOf(capabilities);
   const lines = [
     'Goal:',
     goal.trim(),

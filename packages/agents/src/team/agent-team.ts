@@ -169,20 +169,23 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       });
     });
 
-    const team = this;
-    this.runtime = {
+    this.runtime = this.createRuntime();
+  }
+
+  private createRuntime(): AgentRuntime {
+    return {
       queue: this.queue,
       bus: this.bus,
       usage: this.usage,
       teamId: this.teamId,
       hooks: this.hooks,
       settings: this.settings,
-      claimStop: () => team.stopReason ?? team.budget?.reason() ?? null,
-      emit: (event) => team.workspace.emit(event),
-      leads: () => [...team.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
-      capabilities: () => new Set([...team.agents.values()].flatMap((a) => a.capabilities())),
+      claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
+      emit: (event) => this.workspace.emit(event),
+      leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
+      capabilities: () => new Set([...this.agents.values()].flatMap((a) => a.capabilities())),
       taskAdded: async (task) => {
-        await team.hooks.onTaskCreated?.(task);
+        await this.hooks.onTaskCreated?.(task);
       },
     };
   }
@@ -524,7 +527,8 @@ function nonNegative(name: string, value: number): number {
 
 function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
-  return reason === undefined ? 'the signal was aborted' : String(reason);
+  if (reason === undefined) return 'the signal was aborted';
+  return typeof reason === 'string' ? reason : JSON.stringify(reason);
 }
 
 function delay(ms: number): Promise<void> {

@@ -42,6 +42,26 @@ export const PLAN_SCHEMA: JsonSchema = {
   },
 };
 
+/**
+ * The plan schema for a team: `requires` may only name a specialty some agent
+ * has (an enum), and is left out when the team has no specialists.
+ */
+export function planSchemaFor(specialties: readonly string[]): JsonSchema {
+  const items = (PLAN_SCHEMA.properties as { tasks: { items: { properties: Record<string, JsonSchema> } } }).tasks.items;
+  const { requires: _requires, ...rest } = items.properties;
+  const properties: Record<string, JsonSchema> =
+    specialties.length > 0
+      ? { ...rest, requires: { type: 'string', enum: [...specialties], description: 'the specialty the task needs, if any' } }
+      : rest;
+  return {
+    type: 'object',
+    required: ['tasks'],
+    properties: {
+      tasks: { type: 'array', minItems: 1, items: { type: 'object', required: ['id', 'description', 'dependencies'], properties, additionalProperties: false } },
+    },
+  };
+}
+
 export interface PlanCheckOptions {
   /** Requirements some agent can satisfy; a step requiring anything else is a problem. */
   capabilities?: ReadonlySet<string>;

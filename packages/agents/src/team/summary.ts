@@ -100,8 +100,8 @@ export function formatSummary(summary: RunSummary, options: { color?: boolean; r
 }
 
 function resultText(result: unknown): string {
-  if (result && typeof result === 'object' && 'answer' in result && typeof (result as { answer: unknown }).answer === 'string') {
-    return (result as { answer: string }).answer;
+  if (result && typeof result === 'object' && 'answer' in result && typeof result.answer === 'string') {
+    return result.answer;
   }
   return asText(result);
 }
