@@ -1,5 +1,6 @@
 export * from './models/index.js';
 export { Agent, type AgentOptions, type RunLoopOptions, isRetryable, reviewTaskFor } from './agent/agent.js';
+export { registerModel, unregisterModel, resolveModel, checkModelSpec } from './agent/model-registry.js';
 export { AgentRole, AGENT_ROLES, isAgentRole, roleClaimFilter } from './agent/roles.js';
 export type { AgentRuntime, TeamHooks, TeamSettings, TaskVeto, PlanDecision } from './agent/runtime.js';
 export { Deferral, type TaskContext, type DependencyResult } from './agent/task-context.js';
@@ -11,7 +12,8 @@ export { SpecialistAgent } from './roles/specialist.js';
 export { performReview, REVIEW_SCHEMA, type ReviewVerdict, type ReviewOutcome } from './roles/review.js';
 export { AgentTeam, createAgent, type AgentTeamOptions, type RunOptions, type TeamTaskOptions } from './team/agent-team.js';
 export { PLAN_SCHEMA, planProblems, planSinks, type Plan, type PlanStep } from './team/plan.js';
-export { formatSummary, taskOutcome, type RunSummary, type RunStatus, type TaskOutcome } from './team/summary.js';
+export { formatSummary, taskOutcome, colors, type RunSummary, type RunStatus, type TaskOutcome } from './team/summary.js';
+export { attachProgress, useColor, type ProgressOptions } from './cli/progress.js';
 export * from './moa/core.js';
 export { mixtureOfAgents, aggregateStep, MixtureError, type MixtureOptions, type MixtureOfAgents, type MixtureCallOptions, type AggregatorConfig } from './moa/direct.js';
 export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionIds, type SynthesizeInput, type SynthesizeConfig } from './moa/queue-moa.js';

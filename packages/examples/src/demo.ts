@@ -1,32 +1,36 @@
 /**
- * A first look at the task queue: a small plan with dependencies, worked by
- * three workers sharing one workspace. Replaced by the full team demo once the
- * agents exist.
+ * pnpm demo: a team on the offline model (no API key, no network), from a goal
+ * to a plan, parallel work, review and the lead's synthesis, with live
+ * progress and a readable summary. The workspace is kept in workspace/demo.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskQueue } from '@agent-team/core';
+import { AgentRole, AgentTeam, attachProgress, formatSummary, offlineModel, useColor } from '@agent-team/agents';
 
-const dir = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, '../../../workspace/demo-queue'));
+const dir = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, '../../../workspace/demo'));
 fs.rmSync(dir, { recursive: true, force: true });
-const queue = TaskQueue.open({ workspace: dir });
 
-const research = await queue.add({ description: 'Research the problem space', id: 'research' });
-const a = await queue.add({ description: 'Implement solution A', id: 'solution-a', dependencies: [research.id] });
-const b = await queue.add({ description: 'Implement solution B', id: 'solution-b', dependencies: [research.id] });
-await queue.add({ description: 'Compare and synthesize', id: 'synthesize', dependencies: [a.id, b.id] });
+const team = new AgentTeam({ workspace: dir, teamId: 'demo' });
+// Simulated latency, so you can watch the workers overlap; the answers are deterministic.
+const model = (seed: number) => offlineModel({ seed, latencyMs: [150, 450], reviewChangesFirst: 1 });
+team.addAgent('lead', AgentRole.LEAD, model(1));
+team.addAgent('worker-1', AgentRole.WORKER, model(2));
+team.addAgent('worker-2', AgentRole.WORKER, model(3));
+team.addAgent('worker-3', AgentRole.WORKER, model(4));
+team.addAgent('reviewer', AgentRole.REVIEWER, model(5));
+team.addAgent('security', AgentRole.SPECIALIST, model(6), { specialty: 'security' });
 
-const worker = async (agentId: string) => {
-  for (;;) {
-    const claim = await queue.next({ agentId }, { timeoutMs: 300 });
-    if (!claim) return;
-    console.log(`${agentId.padEnd(9)} claimed   ${claim.taskId}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await claim.complete(`${claim.task.description}: done by ${agentId}`);
-    console.log(`${agentId.padEnd(9)} completed ${claim.taskId}`);
-  }
-};
-await Promise.all(['worker-1', 'worker-2', 'worker-3'].map(worker));
-const status = await queue.getStatus();
-console.log(`\nCompleted: ${status.completed}/${status.total} (workspace: ${path.relative(process.cwd(), dir)})`);
-await queue.close();
+const goal = 'Design a rate limiter for a public HTTP API: research the options, implement it, test it, review its security and document it';
+console.log(`Goal: ${goal}\nTeam: ${team.listAgents().map((a) => `${a.id} (${a.role})`).join(', ')}\n`);
+await team.goal(goal, { id: 'demo' });
+
+const detach = attachProgress(team, { stream: process.stdout });
+const summary = await team.run({ timeoutMs: 60_000 });
+detach();
+
+console.log(`\n${formatSummary(summary, { color: useColor() })}`);
+const final = summary.tasks.find((t) => t.id === 'demo.synthesis');
+if (final?.status === 'completed') console.log(`\nFinal answer (demo.synthesis):\n${String(final.result)}`);
+console.log(`\nWorkspace: ${path.relative(process.cwd(), dir) || dir} — try \`pnpm agent-team status --workspace ${dir}\``);
+await team.close();
+process.exitCode = summary.status === 'completed' ? 0 : 1;

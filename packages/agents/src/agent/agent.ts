@@ -154,7 +154,6 @@ export class Agent {
   async runLoop(runtime: AgentRuntime, options: RunLoopOptions = {}): Promise<number> {
     this.runtimeRef = runtime;
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
-    const filter = this.claimFilter();
     const running = new Set<Promise<void>>();
     let started = 0;
     runtime.emit({ type: 'agent.started', agentId: this.id, role: this.role, model: this.model.id, concurrency: this.concurrency });
@@ -175,6 +174,8 @@ export class Agent {
           await Promise.race(running);
           continue;
         }
+        // Asked each time, so a subclass can change what it takes as it goes.
+        const filter = this.claimFilter();
         const claim = await runtime.queue.claim({ agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs });
         if (claim) {
           this.idleAnnounced = false;
@@ -192,7 +193,7 @@ export class Agent {
         }
         try {
           await Promise.race([
-            runtime.queue.waitForWork({ agentId: this.id, ...filter }, { signal, timeoutMs: 1000 }),
+            runtime.queue.waitForWork({ agentId: this.id, ...this.claimFilter() }, { signal, timeoutMs: 1000 }),
             ...running,
           ]);
         } catch (err) {

@@ -156,6 +156,7 @@ export function mixtureOfAgents(options: MixtureOptions): MixtureOfAgents {
       try {
         const response = await model.generate({
           purpose: 'propose',
+          attribution: { layer, proposer: p.id },
           system: p.system ?? DEFAULT_PROPOSER_SYSTEM,
           messages: proposalMessages(prompt, references, settings.maxReferenceChars),
           seed: p.index + 1,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError, type TaskInput, type TaskRecord } from '@agent-team/core';
 import type { Agent } from '../agent/agent.js';
 import type { TaskContext } from '../agent/task-context.js';
-import { type LanguageModel, createModel, parseModelSpec } from '../models/index.js';
+import { checkModelSpec, resolveModel } from '../agent/model-registry.js';
 import {
   DEFAULT_PROPOSER_SYSTEM,
   type MoaMode,
@@ -75,8 +75,8 @@ export function synthesizeTask(input: SynthesizeInput): TaskInput {
     throw new ValidationError('a synthesize task needs a non-empty prompt');
   }
   const proposers = resolveProposers(input.proposers);
-  for (const p of proposers) if (p.model !== undefined) parseModelSpec(p.model);
-  if (input.aggregator?.model !== undefined) parseModelSpec(input.aggregator.model);
+  for (const p of proposers) if (p.model !== undefined) checkModelSpec(p.model);
+  if (input.aggregator?.model !== undefined) checkModelSpec(input.aggregator.model);
   const settings = checkMoaSettings(input, proposers.length);
   const proposalAttempts = input.proposalAttempts ?? 2;
   const config: SynthesizeConfig = {
@@ -169,18 +169,6 @@ export async function runSynthesize(task: TaskRecord, ctx: TaskContext): Promise
   return ctx.defer([ids.aggregate]);
 }
 
-const models = new Map<string, LanguageModel>();
-
-/** One model object per spec and process, so the provider's concurrency limit is shared. */
-function modelFromSpec(spec: string): LanguageModel {
-  let model = models.get(spec);
-  if (!model) {
-    model = createModel(spec);
-    models.set(spec, model);
-  }
-  return model;
-}
-
 /** A worker's side: answer the prompt as this proposer, seeing the previous layer's answers. */
 export async function runProposal(agent: Agent, task: TaskRecord, ctx: TaskContext): Promise<ProposalOutcome> {
   const meta = task.metadata.moa as ProposalMeta | undefined;
@@ -195,7 +183,7 @@ export async function runProposal(agent: Agent, task: TaskRecord, ctx: TaskConte
     return { proposer: agent.id, layer: 1, model: agent.model.id, text: response.text, inputTokens: response.usage.inputTokens, outputTokens: response.usage.outputTokens, durationMs: 0 };
   }
   const proposer = meta.proposer;
-  const base = proposer.model ? modelFromSpec(proposer.model) : agent.model;
+  const base = proposer.model ? resolveModel(proposer.model) : agent.model;
   const model = ctx.track(base, { layer: meta.layer, proposer: proposer.id });
   let references: string[] = [];
   if (meta.layer > 1) {
@@ -261,7 +249,7 @@ export async function runMoaAggregate(agent: Agent, task: TaskRecord, ctx: TaskC
     ok.map((d) => (d.result as ProposalOutcome).text ?? ''),
     `${meta.synthesis}:${config.layers}`,
   );
-  const base = config.aggregator.model ? modelFromSpec(config.aggregator.model) : agent.model;
+  const base = config.aggregator.model ? resolveModel(config.aggregator.model) : agent.model;
   const final = await aggregateStep({
     mode: config.mode,
     prompt: config.prompt,

@@ -49,7 +49,8 @@ export class LeadAgent extends Agent {
     const runtime = this.runtime;
     const goal = typeof task.metadata.goal === 'string' ? task.metadata.goal : task.description;
     const capabilities = runtime.capabilities();
-    const schema = planSchemaFor(specialtiesOf(capabilities));
+    const reviewers = capabilities.has('reviewer');
+    const schema = planSchemaFor(specialtiesOf(capabilities), { reviewers });
     let feedback: string | undefined;
     let rounds = 0;
     let rejections = 0;
@@ -62,7 +63,7 @@ export class LeadAgent extends Agent {
         maxRepairs: runtime.settings.maxPlanRepairs,
         validate: (candidate) => planProblems(candidate, { capabilities }),
         system: this.systemPrompt(),
-        messages: [{ role: 'user', content: planPrompt(goal, capabilities, feedback) }],
+        messages: [{ role: 'user', content: planPrompt(goal, capabilities, reviewers, feedback) }],
         signal: ctx.signal,
       });
       rounds += attempts;
@@ -149,7 +150,7 @@ function specialtiesOf(capabilities: ReadonlySet<string>): string[] {
   return [...capabilities].filter((c) => !['lead', 'worker', 'reviewer', 'specialist'].includes(c)).sort();
 }
 
-function planPrompt(goal: string, capabilities: ReadonlySet<string>, feedback?: string): string {
+function planPrompt(goal: string, capabilities: ReadonlySet<string>, reviewers: boolean, feedback?: string): string {
   const specialties = specialtiesOf(capabilities);
   const lines = [
     'Goal:',
@@ -158,8 +159,12 @@ function planPrompt(goal: string, capabilities: ReadonlySet<string>, feedback?: 
     'Break the goal into 3 to 8 tasks that other agents can do, as a dependency graph: give each task a short ' +
       'kebab-case id, a self-contained description, and the ids of the tasks it needs first (earlier tasks only). ' +
       'Independent tasks run in parallel. Do not add a final summary task: the lead writes the synthesis.',
-    'Set "review": true on tasks whose result a reviewer should check before others build on it.',
   ];
+  lines.push(
+    reviewers
+      ? 'Set "review": true on tasks whose result a reviewer should check before others build on it.'
+      : 'Leave "review" out: the team has no reviewer.',
+  );
   if (specialties.length > 0) {
     lines.push(`Set "requires" to one of ${specialties.join(', ')} for tasks that need that specialty; otherwise leave it out.`);
   } else {

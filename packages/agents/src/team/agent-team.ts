@@ -15,6 +15,7 @@ import {
 } from '@agent-team/core';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
+import { resolveModel } from '../agent/model-registry.js';
 import { type AgentRole, isAgentRole } from '../agent/roles.js';
 import type { AgentRuntime, TeamHooks, TeamSettings } from '../agent/runtime.js';
 import {
@@ -24,7 +25,6 @@ import {
   type PromptFunction,
   UsageTracker,
   type UsageTotals,
-  createModel,
   fromFunction,
 } from '../models/index.js';
 import { type SynthesizeInput, synthesizeTask } from '../moa/queue-moa.js';
@@ -358,8 +358,10 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       quiet += 1;
       if (quiet < 2) continue;
       if (this.hooks.onIdle && !idleHookRan) {
-        idleHookRan = true;
+        const before = (await this.queue.counts()).total;
         await this.hooks.onIdle();
+        // A hook that added work gets called again at the next idle moment; one that did not, not.
+        idleHookRan = (await this.queue.counts()).total === before;
         quiet = 0;
         continue;
       }
@@ -502,7 +504,7 @@ export function createAgent(id: string, role: AgentRole, model: LanguageModel, o
 }
 
 function toModel(id: string, model: LanguageModel | PromptFunction | string | undefined): LanguageModel {
-  if (typeof model === 'string') return createModel(model);
+  if (typeof model === 'string') return resolveModel(model);
   if (typeof model === 'function') return fromFunction(model, { id: `function:${id}` });
   if (model && typeof model === 'object' && typeof model.generate === 'function') return model;
   throw new ValidationError(`agent "${id}" needs a model: a LanguageModel, a model spec like "offline", or a (prompt) => string function`);

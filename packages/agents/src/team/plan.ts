@@ -44,15 +44,20 @@ export const PLAN_SCHEMA: JsonSchema = {
 
 /**
  * The plan schema for a team: `requires` may only name a specialty some agent
- * has (an enum), and is left out when the team has no specialists.
+ * has (an enum), and is left out when the team has no specialists; `review`
+ * is left out when nobody can review.
  */
-export function planSchemaFor(specialties: readonly string[]): JsonSchema {
+export function planSchemaFor(specialties: readonly string[], options: { reviewers?: boolean } = {}): JsonSchema {
   const items = (PLAN_SCHEMA.properties as { tasks: { items: { properties: Record<string, JsonSchema> } } }).tasks.items;
-  const { requires: _requires, ...rest } = items.properties;
-  const properties: Record<string, JsonSchema> =
-    specialties.length > 0
-      ? { ...rest, requires: { type: 'string', enum: [...specialties], description: 'the specialty the task needs, if any' } }
-      : rest;
+  const { requires: _requires, review, ...rest } = items.properties;
+  const properties: Record<string, JsonSchema> = {
+    ...rest,
+    // Only what the team can do: a review flag without reviewers, or a specialty nobody has, would stall the plan.
+    ...(options.reviewers === false ? {} : { review: review as JsonSchema }),
+    ...(specialties.length > 0
+      ? { requires: { type: 'string', enum: [...specialties], description: 'the specialty the task needs, if any' } }
+      : {}),
+  };
   return {
     type: 'object',
     required: ['tasks'],

@@ -213,8 +213,12 @@ export class FileMessageStore implements MessageStore {
     return Number.isFinite(limit) ? sorted.slice(0, limit) : sorted;
   }
 
-  async waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    await this.workspace.notifier.wait(['messages'], Math.min(timeoutMs, this.rescanMs), signal);
+  changeVersion(): number {
+    return this.workspace.notifier.version(['messages']);
+  }
+
+  async waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
+    await this.workspace.notifier.wait(['messages'], Math.min(timeoutMs, this.rescanMs), signal, since);
   }
 
   async close(): Promise<void> {

@@ -209,6 +209,7 @@ export class MessageBus extends EventEmitter<BusEvents> {
     const autoAck = options.autoAck ?? true;
     const signal = options.signal;
     while (!signal?.aborted) {
+      const version = this.store.changeVersion();
       const batch = await this.store.receive(agentId, options.batchSize ?? 100);
       for (const message of batch) {
         if (signal?.aborted) return;
@@ -217,7 +218,7 @@ export class MessageBus extends EventEmitter<BusEvents> {
       }
       if (batch.length === 0) {
         try {
-          await this.store.waitForChange(60_000, signal);
+          await this.store.waitForChange(60_000, signal, version);
         } catch (err) {
           if (err instanceof AbortError) return;
           throw err;

@@ -23,7 +23,9 @@ export interface MessageStore {
   history(agentId: string, since: number, limit?: number): Promise<Message[]>;
   /** Packs archived messages and drops expired ones. */
   compact(agentId?: string): Promise<CompactReport>;
-  /** Resolves when a message may have arrived (a hint), or after `timeoutMs`. */
-  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** A counter that moves when a message may have arrived. */
+  changeVersion(): number;
+  /** Resolves when a message may have arrived (a hint), after `timeoutMs`, or at once if `since` is stale. */
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void>;
   close(): Promise<void>;
 }

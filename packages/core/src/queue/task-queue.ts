@@ -152,6 +152,8 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
     for (;;) {
       this.assertOpen();
       if (options.signal?.aborted) throw new AbortError();
+      // Taken before looking, so a task that becomes ready while we look still wakes us.
+      const version = this.store.changeVersion();
       const { ready, nextDueAt } = await this.store.hasWork(request);
       if (ready) return true;
       await this.maybeReap();
@@ -159,7 +161,7 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
       if (remaining <= 0) return false;
       let wait = Math.min(remaining, this.reapIntervalMs);
       if (nextDueAt !== null) wait = Math.min(wait, Math.max(1, nextDueAt - this.clock.now()));
-      await this.store.waitForChange(wait, options.signal);
+      await this.store.waitForChange(wait, options.signal, version);
     }
   }
 

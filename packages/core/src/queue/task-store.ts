@@ -101,11 +101,15 @@ export interface TaskStore {
   /** reap, plus repairs of interrupted transitions, temp-file sweep and a quarantine report. */
   recover(): Promise<RecoverReport>;
 
+  /** A counter that moves when the store may have new work; see {@link waitForChange}. */
+  changeVersion(): number;
   /**
    * Resolves when the store may have new work (a hint), after `timeoutMs`, or
-   * rejects on abort. Callers re-check the queue either way.
+   * rejects on abort; at once if `since` (from {@link changeVersion}, taken
+   * before the caller last looked) is stale, so no wake-up is lost.
+   * Callers re-check the queue either way.
    */
-  waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -33,6 +33,7 @@ export class ChangeNotifier {
   private readonly listeners = new Set<Listener>();
   private readonly lastRing = new Map<string, number>();
   private readonly trailing = new Map<string, NodeJS.Timeout>();
+  private readonly versions = new Map<string, number>();
   private closed = false;
   readonly watching: boolean;
   private readonly throttleMs: number;
@@ -87,13 +88,30 @@ export class ChangeNotifier {
   }
 
   /**
-   * Resolves with the bell name when one of `bells` rings, or `'timeout'` after
-   * `timeoutMs`. Rejects with {@link AbortError} when `signal` aborts.
+   * A counter that moves every time one of `bells` rings (or the watcher asks
+   * everyone to re-scan). Take it before checking for work and pass it to
+   * {@link wait}: a ring in between is then not lost.
    */
-  wait(bells: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  version(bells: readonly string[]): number {
+    void this.start();
+    let sum = this.versions.get('*') ?? 0;
+    for (const bell of bells) sum += this.versions.get(bell) ?? 0;
+    return sum;
+  }
+
+  /**
+   * Resolves with the bell name when one of `bells` rings, or `'timeout'` after
+   * `timeoutMs`; at once with `'changed'` if `since` (from {@link version}) is
+   * stale. Rejects with {@link AbortError} when `signal` aborts.
+   */
+  wait(bells: readonly string[], timeoutMs: number, signal?: AbortSignal, since?: number): Promise<string> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new AbortError());
+        return;
+      }
+      if (since !== undefined && this.version(bells) !== since) {
+        resolve('changed');
         return;
       }
       const wanted = new Set(bells);
@@ -114,6 +132,7 @@ export class ChangeNotifier {
   }
 
   private dispatch(bell: string): void {
+    this.versions.set(bell, (this.versions.get(bell) ?? 0) + 1);
     for (const listener of [...this.listeners]) listener(bell);
   }
 

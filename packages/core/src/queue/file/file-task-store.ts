@@ -1469,9 +1469,13 @@ export class FileTaskStore implements TaskStore {
 
   // ---------------------------------------------------------------- wake-ups
 
-  async waitForChange(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  changeVersion(): number {
+    return this.workspace.notifier.version(['tasks']);
+  }
+
+  async waitForChange(timeoutMs: number, signal?: AbortSignal, since?: number): Promise<void> {
     try {
-      await this.workspace.notifier.wait(['tasks'], Math.min(timeoutMs, this.rescanMs), signal);
+      await this.workspace.notifier.wait(['tasks'], Math.min(timeoutMs, this.rescanMs), signal, since);
     } finally {
       this.index.markStale();
       this.delayedStale = true;
