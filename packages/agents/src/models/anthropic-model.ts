@@ -42,7 +42,7 @@ const DEFAULT_BASE_URL = 'https://api.anthropic.com';
  * A Claude model on the Anthropic Messages API.
  *
  * @example
- * const model = anthropic('claude-sonnet-4-5'); // key from ANTHROPIC_API_KEY
+ * const model = anthropic('claude-sonnet-4-6'); // key from ANTHROPIC_API_KEY
  * const { text } = await model.generate({ messages: [{ role: 'user', content: 'Hello' }] });
  */
 export function anthropic(model: string, options: AnthropicModelOptions = {}): AnthropicModel {

@@ -4,7 +4,7 @@ import type { ModelMessage } from './types.js';
 export interface ModelErrorOptions {
   /** 'anthropic' | 'openai' | 'offline' | ... */
   provider: string;
-  /** The model id, e.g. 'anthropic:claude-sonnet-4-5'. */
+  /** The model id, e.g. 'anthropic:claude-sonnet-4-6'. */
   modelId?: string;
   /** HTTP status when the provider answered with one. */
   status?: number;

@@ -66,7 +66,7 @@ export function resolveLimiter(options: HttpModelOptions, provider: string, base
 
 export function checkModelName(provider: string, model: string): void {
   if (typeof model !== 'string' || model.trim() === '') {
-    throw new ModelConfigError(`${provider} model name is empty: pass one, e.g. ${provider}("${provider === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4.1-mini'}")`, {
+    throw new ModelConfigError(`${provider} model name is empty: pass one, e.g. ${provider}("${provider === 'anthropic' ? 'claude-sonnet-4-6' : 'gpt-4.1-mini'}")`, {
       provider,
     });
   }

@@ -78,7 +78,7 @@ const SOFTWARE_PHASES: Phase[] = [
 const WRITING_PHASES: Phase[] = [
   { verb: 'research', describe: (t, g) => `Gather the key facts and sources for "${g}", focusing on ${t}` },
   { verb: 'outline', describe: (t) => `Outline the piece on ${t}: sections and the point of each`, optional: true },
-  { verb: 'draft', describe: (t) => `Draft the text on ${t} from the outline and the sources`, review: true },
+  { verb: 'draft', describe: (t) => `Draft the text on ${t} from the research`, review: true },
   { verb: 'fact-check', describe: (t) => `Check the claims and sources behind the draft on ${t}`, optional: true },
 ];
 const GENERIC_PHASES: Phase[] = [

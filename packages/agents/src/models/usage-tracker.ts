@@ -5,7 +5,7 @@ import type { Attribution, GenerateRequest, GenerateResponse, LanguageModel, Str
 
 /** One model call, as recorded. */
 export interface UsageRecord {
-  /** The model's id ('anthropic:claude-sonnet-4-5'). */
+  /** The model's id ('anthropic:claude-sonnet-4-6'). */
   modelId: string;
   provider: string;
   /** The model name the provider reported. */

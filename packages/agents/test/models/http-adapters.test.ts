@@ -91,7 +91,7 @@ describe.each(kits)('$name adapter against a fake server', (kit: ProviderKit) =>
     expect(response.provider).toBe(kit.name);
     expect(response.model).toBe(kit.servedModel);
     expect(model.id).toBe(`${kit.name}:${kit.modelName}`);
-    // claude-sonnet-4-5: $3/$15 per MTok; gpt-4.1-mini: $0.40/$1.60.
+    // claude-sonnet-4-6: $3/$15 per MTok; gpt-4.1-mini: $0.40/$1.60.
     expect(response.costUsd).toBeCloseTo(kit.name === 'anthropic' ? 0.006 : 0.00072, 9);
 
     const sent = server.requests[0];
