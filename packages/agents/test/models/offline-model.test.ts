@@ -206,6 +206,20 @@ describe('offline model: other kinds of work', () => {
     expect(other).toContain('WebPageTest');
   });
 
+  it('finds labelled references in the system prompt, as the MoA aggregate prompt puts them', async () => {
+    const system = [
+      'You have been provided with a set of responses from various models to the latest user query. Synthesize them into a single, high-quality response.',
+      'Responses from models:',
+      'Response 1: Water the tomatoes deeply twice a week. Steps:\n1. Mulch the soil to keep moisture in.\n2. Water early in the morning.',
+      'Response 2: Mulch the soil so it keeps its moisture. Feed the plants with compost every month.',
+      'Response 3: Water the tomatoes deeply, about twice a week, at the roots.',
+    ].join('\n');
+    const text = (await offlineModel().generate({ system, ...ask('How do I grow tomatoes?', { purpose: 'aggregate' }) })).text;
+    expect(text).toContain('Synthesis of 3 references');
+    expect(text).toMatch(/Water the tomatoes deeply.*\[1\]\[3\]/);
+    expect(text).toMatch(/Mulch the soil.*\[1\]\[2\]/);
+  });
+
   it('selects or votes for the consensus candidate, as JSON', async () => {
     const prompt = [
       'Pick the best answer to: how do I keep my API keys safe?',
@@ -339,6 +353,20 @@ describe('offline model: latency, failures, usage, streaming', () => {
     expect(free.costUsd).toBe(0);
     const priced = await offlineModel({ price: { inputPerMTok: 1, outputPerMTok: 2 } }).generate(ask(prompt));
     expect(priced.costUsd).toBeCloseTo((priced.usage.inputTokens * 1 + priced.usage.outputTokens * 2) / 1e6, 12);
+  });
+
+  it('sends JSON compact when pretty JSON would not fit maxTokens', async () => {
+    const pretty = await offlineModel().generate(ask(GOALS[2]!, { purpose: 'plan' }));
+    expect(pretty.text).toContain('\n  ');
+    // maxTokens is part of the request, so each budget plans afresh; some land between compact and pretty size.
+    let compacted = 0;
+    for (let budget = 150; budget <= 400; budget += 10) {
+      const response = await offlineModel().generate(ask(GOALS[2]!, { purpose: 'plan', maxTokens: budget }));
+      if (response.finishReason !== 'stop') continue;
+      expect(planProblems(JSON.parse(response.text) as { tasks: PlanTask[] })).toEqual([]);
+      if (!response.text.includes('\n')) compacted++;
+    }
+    expect(compacted).toBeGreaterThan(0);
   });
 
   it('cuts an answer off at maxTokens, like a real model', async () => {

@@ -171,6 +171,16 @@ describe('openai specifics', () => {
     ]);
   });
 
+  it('retries a stream whose first chunk is an error object', async () => {
+    server.reply(
+      { kind: 'sse', events: [{ data: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } } }] },
+      openaiKit.stream(['second ', 'try'], { input: 3, output: 2 }),
+    );
+    const { text } = await final(openaiKit.model(server, { logger: quiet, initialDelayMs: 10 }).stream(ask('hi')));
+    expect(text).toBe('second try');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('estimates usage when a compatible server reports none', async () => {
     const reply = openaiKit.text('four words right here');
     if (reply.kind !== 'json') throw new Error('unexpected reply kind');
