@@ -93,10 +93,10 @@ export class AnthropicModel implements LanguageModel {
   }
 
   generate(request: GenerateRequest): Promise<GenerateResponse> {
-    const params = this.buildParams(request);
+    // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
       const message = await this.client.messages.create(
-        { ...params, stream: false },
+        { ...this.buildParams(request), stream: false },
         { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
       );
       return this.toResponse(message);
@@ -104,17 +104,12 @@ export class AnthropicModel implements LanguageModel {
   }
 
   stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
-    const params = this.buildParams(request);
-    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(params, signal, remainingMs));
+    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(request, signal, remainingMs));
   }
 
-  private async *streamAttempt(
-    params: Anthropic.MessageCreateParamsNonStreaming,
-    signal: AbortSignal,
-    remainingMs: number,
-  ): AsyncGenerator<StreamEvent> {
+  private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
     const events = await this.client.messages.create(
-      { ...params, stream: true },
+      { ...this.buildParams(request), stream: true },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
     );
     let text = '';

@@ -21,7 +21,7 @@ const STOPWORDS = new Set([
   ...(
     // generic verbs that start a request but rarely name its subject
     'build create make implement develop add set improve fix find compare comparing explain describe design ' +
-    'adopt support handle show consider ' +
+    'adopt support handle show consider migrate write investigate update ' +
     // instruction words that say how to answer, not what the work is about
     'answer answers json schema object objects field fields format respond response reply return returns output outputs ' +
     'valid validate key keys value values string strings array list item items prose fences code block blocks ' +

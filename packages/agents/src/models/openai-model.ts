@@ -125,9 +125,9 @@ export class OpenAIModel implements LanguageModel {
   }
 
   generate(request: GenerateRequest): Promise<GenerateResponse> {
-    const params = this.buildParams(request);
+    // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
-      const completion = await this.client.chat.completions.create(params, {
+      const completion = await this.client.chat.completions.create(this.buildParams(request), {
         signal,
         timeout: sdkTimeout(remainingMs),
         maxRetries: 0,
@@ -137,21 +137,13 @@ export class OpenAIModel implements LanguageModel {
   }
 
   stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
-    const params = this.buildParams(request);
-    return streamCall(this.policy, request, ({ signal, remainingMs }) =>
-      this.streamAttempt(params, request, signal, remainingMs),
-    );
+    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(request, signal, remainingMs));
   }
 
-  private async *streamAttempt(
-    params: ChatParams,
-    request: GenerateRequest,
-    signal: AbortSignal,
-    remainingMs: number,
-  ): AsyncGenerator<StreamEvent> {
+  private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
     const chunks = await this.client.chat.completions.create(
       // include_usage adds a last chunk with the token counts, which budgets need.
-      { ...params, stream: true, stream_options: { include_usage: true } },
+      { ...this.buildParams(request), stream: true, stream_options: { include_usage: true } },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
     );
     let text = '';

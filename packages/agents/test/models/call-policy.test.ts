@@ -1,7 +1,9 @@
-import { AbortError } from '@agent-team/core';
+import { AbortError, ValidationError } from '@agent-team/core';
 import { describe, expect, it } from 'vitest';
 // Unit tests import the module under test directly: the index also loads both SDKs, which costs a second per file.
+import { checkRequest } from '../../src/models/call-runner.js';
 import { ConcurrencyLimiter } from '../../src/models/concurrency-limiter.js';
+import { offlineModel } from '../../src/models/offline-model.js';
 import { ModelError } from '../../src/models/errors.js';
 import { decideRetry, isRetryableStatus, parseRetryAfter } from '../../src/models/retry-policy.js';
 import { redactSecrets, registerSecret } from '../../src/models/secrets.js';
@@ -100,5 +102,24 @@ describe('ConcurrencyLimiter', () => {
     limiter.setLimit(2);
     await expect(waiting).resolves.toBeTypeOf('function');
     expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
+  });
+});
+
+describe('request checks', () => {
+  it('refuses a malformed request before anything is sent, naming the value', async () => {
+    const bad: Array<[unknown, string]> = [
+      [{ messages: [] }, 'messages must be a non-empty array'],
+      [{ messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role is "system"'],
+      [{ messages: [{ role: 'user', content: 42 }] }, 'messages[0].content must be a string, got number'],
+      [{ messages: [{ role: 'tool', content: 'r' }] }, 'messages[0] is a tool result without toolCallId'],
+      [{ messages: [{ role: 'user', content: 'x' }], maxTokens: 0 }, 'maxTokens must be a whole number >= 1, got 0'],
+      [{ messages: [{ role: 'user', content: 'x' }], temperature: -1 }, 'temperature must be a number >= 0, got -1'],
+      [{ messages: [{ role: 'user', content: 'x' }], timeoutMs: 0 }, 'timeoutMs must be a positive number'],
+    ];
+    for (const [request, message] of bad) {
+      expect(() => checkRequest(request as never, 'offline'), message).toThrow(ValidationError);
+      expect(() => checkRequest(request as never, 'offline')).toThrow(message);
+    }
+    await expect(offlineModel().generate({ messages: [] })).rejects.toThrow('invalid request to offline: messages must be a non-empty array');
   });
 });

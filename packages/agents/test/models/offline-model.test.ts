@@ -91,6 +91,20 @@ describe('offline model: plans', () => {
     expect(perf.tasks.some((t) => t.requires === 'performance')).toBe(true);
   });
 
+  it("keeps a lead prompt's instructions out of the tasks", async () => {
+    const prompts = [
+      'You are the lead. Break the goal below into tasks.\n- Use 3 to 7 tasks\n- ids must be kebab-case\n- dependencies only on earlier tasks\n- Answer in JSON\n\nGoal: Migrate the billing service to PostgreSQL',
+      'Plan the migration of the billing service to PostgreSQL.\nRules:\n- each task needs an id and a description\n- respond with JSON only',
+    ];
+    for (const prompt of prompts) {
+      const result = await plan(0, prompt);
+      expect(planProblems(result)).toEqual([]);
+      const text = JSON.stringify(result).toLowerCase();
+      expect(text).toContain('billing');
+      expect(text).not.toMatch(/kebab|respond with json|each task needs/);
+    }
+  });
+
   it("fits the caller's schema when one is given", async () => {
     const schema: JsonSchema = {
       type: 'object',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '@agent-team/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ModelError, offlineModel, ReplayMissError, requestHash, withCache, type StreamEvent } from '../../src/models/index.js';
+import { ModelError, offlineModel, ReplayMissError, requestHash, UsageTracker, withCache, withUsage, type StreamEvent } from '../../src/models/index.js';
 import { FakeServer } from './helpers/fake-server.js';
 import { anthropicKit, openaiKit, SECRET } from './helpers/provider-kits.js';
 
@@ -79,11 +79,14 @@ describe('record/replay cache', () => {
   it('in auto mode records what is missing and replays what is there', async () => {
     const inner = offlineModel({ seed: 4 });
     const generate = vi.spyOn(inner, 'generate');
-    const model = withCache(inner, { mode: 'auto', dir });
+    const tracker = new UsageTracker();
+    const model = withUsage(withCache(inner, { mode: 'auto', dir }), tracker);
     const first = await model.generate(ask('hello'));
     const second = await model.generate(ask('hello'));
     expect(generate).toHaveBeenCalledTimes(1);
     expect(second).toEqual({ ...first, cached: true });
+    // Usage trackers can tell replayed answers from spent ones.
+    expect(tracker.records().map((r) => r.cached)).toEqual([false, true]);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
