@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
+  checkHttpOptions,
   checkModelName,
   DEFAULT_TIMEOUT_MS,
   resolveApiKey,
@@ -64,6 +65,7 @@ export class AnthropicModel implements LanguageModel {
   ) {
     checkModelName(PROVIDER, model);
     this.id = `${PROVIDER}:${model}`;
+    checkHttpOptions(PROVIDER, this.id, options);
     const env = options.env ?? process.env;
     const apiKey = resolveApiKey(PROVIDER, this.id, KEY_VAR, options);
     this.baseURL = (options.baseURL ?? env['ANTHROPIC_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');

@@ -38,8 +38,6 @@ export interface AttemptContext {
   attempt: number;
 }
 
-type CallOptions = GenerateRequest;
-
 /**
  * Runs one model call under the policy: a deadline covering all attempts, the
  * caller's abort signal, a concurrency slot per attempt (released during
@@ -48,11 +46,11 @@ type CallOptions = GenerateRequest;
  */
 export async function runCall<T>(
   policy: CallPolicy,
-  options: CallOptions,
+  request: GenerateRequest,
   attemptFn: (context: AttemptContext) => Promise<T>,
 ): Promise<T> {
-  checkRequest(options, policy.modelId);
-  const scope = openScope(policy, options);
+  checkRequest(request, policy.modelId);
+  const scope = openScope(policy, request);
   try {
     for (let attempt = 1; ; attempt++) {
       let release: (() => void) | undefined;
@@ -80,11 +78,11 @@ export async function runCall<T>(
  */
 export async function* streamCall(
   policy: CallPolicy,
-  options: CallOptions,
+  request: GenerateRequest,
   open: (context: AttemptContext) => AsyncIterable<StreamEvent>,
 ): AsyncGenerator<StreamEvent, void, undefined> {
-  checkRequest(options, policy.modelId);
-  const scope = openScope(policy, options);
+  checkRequest(request, policy.modelId);
+  const scope = openScope(policy, request);
   try {
     for (let attempt = 1; ; attempt++) {
       let release: (() => void) | undefined;
@@ -154,9 +152,9 @@ export function checkRequest(request: GenerateRequest, modelId: string): void {
   }
 }
 
-function openScope(policy: CallPolicy, options: CallOptions): CallScope {
-  const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
-  return new CallScope(options.signal, timeoutMs, {
+function openScope(policy: CallPolicy, request: GenerateRequest): CallScope {
+  const timeoutMs = request.timeoutMs ?? policy.timeoutMs;
+  return new CallScope(request.signal, timeoutMs, {
     provider: policy.provider,
     modelId: policy.modelId,
     ...(policy.hint === undefined ? {} : { hint: policy.hint }),

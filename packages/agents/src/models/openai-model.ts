@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
+  checkHttpOptions,
   checkModelName,
   DEFAULT_TIMEOUT_MS,
   resolveApiKey,
@@ -88,6 +89,7 @@ export class OpenAIModel implements LanguageModel {
   ) {
     checkModelName(PROVIDER, model);
     this.id = `${PROVIDER}:${model}`;
+    checkHttpOptions(PROVIDER, this.id, options);
     const env = options.env ?? process.env;
     this.baseURL = (options.baseURL ?? env['OPENAI_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     const official = isOfficialOpenAI(this.baseURL);

@@ -59,6 +59,12 @@ describe('createModel', () => {
     expect(createModel('anthropic:claude-sonnet-4-6', { env: {}, apiKey: SECRET }).provider).toBe('anthropic');
   });
 
+  it('refuses option values that would misbehave, naming them', () => {
+    expect(() => createModel('openai:gpt-4.1-mini', { apiKey: SECRET, timeoutMs: 0 })).toThrow('openai option timeoutMs must be a positive number of milliseconds, got 0');
+    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxRetries: -1 })).toThrow(ModelConfigError);
+    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxConcurrency: 0.5 })).toThrow('maxConcurrency must be a whole number >= 1');
+  });
+
   it('makes seeded offline models equal to offlineModel', async () => {
     const seven = createModel('offline:7', { offline: { reviewChangesFirst: 1 } });
     expect(seven).toBeInstanceOf(OfflineModel);
