@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
+  checkHttpOptions,
   checkModelName,
   DEFAULT_TIMEOUT_MS,
   resolveApiKey,
@@ -42,7 +43,7 @@ const DEFAULT_BASE_URL = 'https://api.anthropic.com';
  * A Claude model on the Anthropic Messages API.
  *
  * @example
- * const model = anthropic('claude-sonnet-4-5'); // key from ANTHROPIC_API_KEY
+ * const model = anthropic('claude-sonnet-4-6'); // key from ANTHROPIC_API_KEY
  * const { text } = await model.generate({ messages: [{ role: 'user', content: 'Hello' }] });
  */
 export function anthropic(model: string, options: AnthropicModelOptions = {}): AnthropicModel {
@@ -64,6 +65,7 @@ export class AnthropicModel implements LanguageModel {
   ) {
     checkModelName(PROVIDER, model);
     this.id = `${PROVIDER}:${model}`;
+    checkHttpOptions(PROVIDER, this.id, options);
     const env = options.env ?? process.env;
     const apiKey = resolveApiKey(PROVIDER, this.id, KEY_VAR, options);
     this.baseURL = (options.baseURL ?? env['ANTHROPIC_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
@@ -93,10 +95,10 @@ export class AnthropicModel implements LanguageModel {
   }
 
   generate(request: GenerateRequest): Promise<GenerateResponse> {
-    const params = this.buildParams(request);
+    // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
       const message = await this.client.messages.create(
-        { ...params, stream: false },
+        { ...this.buildParams(request), stream: false },
         { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
       );
       return this.toResponse(message);
@@ -104,17 +106,12 @@ export class AnthropicModel implements LanguageModel {
   }
 
   stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
-    const params = this.buildParams(request);
-    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(params, signal, remainingMs));
+    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(request, signal, remainingMs));
   }
 
-  private async *streamAttempt(
-    params: Anthropic.MessageCreateParamsNonStreaming,
-    signal: AbortSignal,
-    remainingMs: number,
-  ): AsyncGenerator<StreamEvent> {
+  private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
     const events = await this.client.messages.create(
-      { ...params, stream: true },
+      { ...this.buildParams(request), stream: true },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
     );
     let text = '';

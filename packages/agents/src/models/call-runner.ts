@@ -1,9 +1,9 @@
-import { AbortError, sleep } from '@agent-team/core';
+import { AbortError, sleep, ValidationError } from '@agent-team/core';
 import { CallScope } from './call-scope.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { ModelConnectionError, ModelError } from './errors.js';
 import { decideRetry, type RetryOptions } from './retry-policy.js';
-import type { GenerateResponse, StreamEvent } from './types.js';
+import type { GenerateRequest, GenerateResponse, StreamEvent } from './types.js';
 
 /** Everything the runner needs to know about one model to run its calls. */
 export interface CallPolicy {
@@ -38,11 +38,6 @@ export interface AttemptContext {
   attempt: number;
 }
 
-interface CallOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
 /**
  * Runs one model call under the policy: a deadline covering all attempts, the
  * caller's abort signal, a concurrency slot per attempt (released during
@@ -51,10 +46,11 @@ interface CallOptions {
  */
 export async function runCall<T>(
   policy: CallPolicy,
-  options: CallOptions,
+  request: GenerateRequest,
   attemptFn: (context: AttemptContext) => Promise<T>,
 ): Promise<T> {
-  const scope = openScope(policy, options);
+  checkRequest(request, policy.modelId);
+  const scope = openScope(policy, request);
   try {
     for (let attempt = 1; ; attempt++) {
       let release: (() => void) | undefined;
@@ -82,10 +78,11 @@ export async function runCall<T>(
  */
 export async function* streamCall(
   policy: CallPolicy,
-  options: CallOptions,
+  request: GenerateRequest,
   open: (context: AttemptContext) => AsyncIterable<StreamEvent>,
 ): AsyncGenerator<StreamEvent, void, undefined> {
-  const scope = openScope(policy, options);
+  checkRequest(request, policy.modelId);
+  const scope = openScope(policy, request);
   try {
     for (let attempt = 1; ; attempt++) {
       let release: (() => void) | undefined;
@@ -131,12 +128,33 @@ export async function* streamCall(
   }
 }
 
-function openScope(policy: CallPolicy, options: CallOptions): CallScope {
-  const timeoutMs = options.timeoutMs ?? policy.timeoutMs;
-  if (!(timeoutMs > 0)) {
-    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
+/** Refuses a malformed request before anything is sent, naming the offending value. */
+export function checkRequest(request: GenerateRequest, modelId: string): void {
+  const fail = (what: string) => {
+    throw new ValidationError(`invalid request to ${modelId}: ${what}`);
+  };
+  if (!Array.isArray(request.messages) || request.messages.length === 0) {
+    fail('messages must be a non-empty array of { role, content }');
   }
-  return new CallScope(options.signal, timeoutMs, {
+  request.messages.forEach((message, i) => {
+    if (!['user', 'assistant', 'tool'].includes(message.role)) fail(`messages[${i}].role is ${JSON.stringify(message.role)}; use "user", "assistant" or "tool"`);
+    if (typeof message.content !== 'string') fail(`messages[${i}].content must be a string, got ${typeof message.content}`);
+    if (message.role === 'tool' && !message.toolCallId) fail(`messages[${i}] is a tool result without toolCallId`);
+  });
+  if (request.maxTokens !== undefined && (!Number.isInteger(request.maxTokens) || request.maxTokens < 1)) {
+    fail(`maxTokens must be a whole number >= 1, got ${String(request.maxTokens)}`);
+  }
+  if (request.temperature !== undefined && !(Number.isFinite(request.temperature) && request.temperature >= 0)) {
+    fail(`temperature must be a number >= 0, got ${String(request.temperature)}`);
+  }
+  if (request.timeoutMs !== undefined && !(request.timeoutMs > 0)) {
+    fail(`timeoutMs must be a positive number of milliseconds, got ${String(request.timeoutMs)}`);
+  }
+}
+
+function openScope(policy: CallPolicy, request: GenerateRequest): CallScope {
+  const timeoutMs = request.timeoutMs ?? policy.timeoutMs;
+  return new CallScope(request.signal, timeoutMs, {
     provider: policy.provider,
     modelId: policy.modelId,
     ...(policy.hint === undefined ? {} : { hint: policy.hint }),

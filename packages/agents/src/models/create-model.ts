@@ -10,7 +10,7 @@ export interface CreateModelOptions extends AnthropicModelOptions, OpenAIModelOp
   offline?: OfflineModelOptions;
 }
 
-const FORMS = '"anthropic:<model>", "openai:<model>", "offline" or "offline:<seed>" (e.g. "anthropic:claude-sonnet-4-5", "openai:gpt-4.1-mini", "offline:7")';
+const FORMS = '"anthropic:<model>", "openai:<model>", "offline" or "offline:<seed>" (e.g. "anthropic:claude-sonnet-4-6", "openai:gpt-4.1-mini", "offline:7")';
 
 export interface ModelSpec {
   provider: 'anthropic' | 'openai' | 'offline';
@@ -52,7 +52,7 @@ export function parseModelSpec(spec: string): ModelSpec {
  * `options`; a missing key fails here, naming the variable to set.
  *
  * @example
- * createModel('anthropic:claude-sonnet-4-5');
+ * createModel('anthropic:claude-sonnet-4-6');
  * createModel('openai:llama3.2', { baseURL: 'http://localhost:11434/v1' });
  * createModel('offline:7');
  */

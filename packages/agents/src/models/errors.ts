@@ -4,7 +4,7 @@ import type { ModelMessage } from './types.js';
 export interface ModelErrorOptions {
   /** 'anthropic' | 'openai' | 'offline' | ... */
   provider: string;
-  /** The model id, e.g. 'anthropic:claude-sonnet-4-5'. */
+  /** The model id, e.g. 'anthropic:claude-sonnet-4-6'. */
   modelId?: string;
   /** HTTP status when the provider answered with one. */
   status?: number;
@@ -31,6 +31,7 @@ export class ModelError extends AgentTeamError {
   readonly isRetryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly requestId: string | undefined;
+  /** Attempts made before this error was thrown; set by the retry loop. */
   attempts: number | undefined;
 
   constructor(message: string, options: ModelErrorOptions) {
@@ -51,16 +52,17 @@ export class ModelAuthError extends ModelError {}
 /** 429: too many requests or tokens. Retried with backoff, honouring Retry-After. */
 export class ModelRateLimitError extends ModelError {}
 
-/** The call did not finish within its `timeoutMs`. */
+/**
+ * The call did not finish within its `timeoutMs`. Retryable in the sense that
+ * a later attempt may succeed (a task can be retried); the call itself is over.
+ */
 export class ModelTimeoutError extends ModelError {
-  constructor(
-    message: string,
-    options: ModelErrorOptions & { timeoutMs: number },
-  ) {
+  readonly timeoutMs: number;
+
+  constructor(message: string, options: ModelErrorOptions & { timeoutMs: number }) {
     super(message, { isRetryable: true, ...options });
     this.timeoutMs = options.timeoutMs;
   }
-  readonly timeoutMs: number;
 }
 
 /** The server could not be reached, or the connection broke before an answer. */

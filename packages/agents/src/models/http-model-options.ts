@@ -64,9 +64,28 @@ export function resolveLimiter(options: HttpModelOptions, provider: string, base
   return sharedLimiter(`${provider} ${baseURL}`, options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
 }
 
+/** Refuses option values that would misbehave later (a zero timeout, a negative retry count), naming them. */
+export function checkHttpOptions(provider: string, modelId: string, options: HttpModelOptions): void {
+  const rules: Array<[keyof HttpModelOptions, (value: number) => boolean, string]> = [
+    ['timeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+    ['maxRetries', (v) => Number.isInteger(v) && v >= 0, 'a whole number >= 0'],
+    ['maxConcurrency', (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1'],
+    ['initialDelayMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
+    ['maxDelayMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
+    ['maxRetryAfterMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
+  ];
+  for (const [name, ok, expected] of rules) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
+      throw new ModelConfigError(`${provider} option ${name} must be ${expected}, got ${JSON.stringify(value) ?? typeof value}`, { provider, modelId });
+    }
+  }
+}
+
 export function checkModelName(provider: string, model: string): void {
   if (typeof model !== 'string' || model.trim() === '') {
-    throw new ModelConfigError(`${provider} model name is empty: pass one, e.g. ${provider}("${provider === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4.1-mini'}")`, {
+    throw new ModelConfigError(`${provider} model name is empty: pass one, e.g. ${provider}("${provider === 'anthropic' ? 'claude-sonnet-4-6' : 'gpt-4.1-mini'}")`, {
       provider,
     });
   }

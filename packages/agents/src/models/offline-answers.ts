@@ -54,10 +54,16 @@ function specialtyOf(text: string): Specialty | undefined {
   return SPECIALTY_PATTERNS.find(([, pattern]) => pattern.test(text))?.[0];
 }
 
+/** Lines that tell the planner how to answer rather than what to do. */
+const INSTRUCTION_LINE = /\b(json|schema|kebab|dependenc\w*|respond|field|fields|format|ids?|tasks?)\b/i;
+
 /** Explicit lists in a goal: bullet or numbered lines, or "a; b; c". */
 function listedItems(goal: string): string[] {
   const lines = goal.split('\n').map((line) => line.trim());
-  const bullets = lines.filter((line) => /^([-*•]|\d+[.)])\s+/.test(line)).map((line) => line.replace(/^([-*•]|\d+[.)])\s+/, ''));
+  const bullets = lines
+    .filter((line) => /^([-*•]|\d+[.)])\s+/.test(line))
+    .map((line) => line.replace(/^([-*•]|\d+[.)])\s+/, ''))
+    .filter((line) => !INSTRUCTION_LINE.test(line));
   if (bullets.length >= 2) return bullets;
   const semi = goal.split(';').map((part) => part.trim());
   if (semi.length >= 2 && semi.every((part) => words(part).length >= 2)) return semi;
@@ -78,7 +84,7 @@ const SOFTWARE_PHASES: Phase[] = [
 const WRITING_PHASES: Phase[] = [
   { verb: 'research', describe: (t, g) => `Gather the key facts and sources for "${g}", focusing on ${t}` },
   { verb: 'outline', describe: (t) => `Outline the piece on ${t}: sections and the point of each`, optional: true },
-  { verb: 'draft', describe: (t) => `Draft the text on ${t} from the outline and the sources`, review: true },
+  { verb: 'draft', describe: (t) => `Draft the text on ${t} from the research`, review: true },
   { verb: 'fact-check', describe: (t) => `Check the claims and sources behind the draft on ${t}`, optional: true },
 ];
 const GENERIC_PHASES: Phase[] = [
@@ -100,7 +106,7 @@ const SPECIALTY_TASKS: Record<Specialty, Phase> = {
 export function composePlan(goalText: string, rng: SeededRandom): Plan {
   const goal = extractGoal(goalText);
   const items = listedItems(goal).slice(0, 5);
-  const goalShort = clip(items.length >= 2 ? items.join('; ') : goal, 70);
+  const goalShort = clip(items.length >= 2 ? items.join('; ') : firstLine(goal).replace(/[.:]+$/, ''), 70);
   const kws = keywords(goal, 6);
   const topic = kws.length > 0 ? kws.slice(0, 2).join(' ') : 'the goal';
   const tasks: PlannedTask[] = [];

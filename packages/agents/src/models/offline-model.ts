@@ -199,13 +199,13 @@ export class OfflineModel implements LanguageModel {
       }
       case 'select':
       case 'vote':
-        return { text: asJson(composeSelection(prompt, rng)), toolCalls: [] };
+        return { text: asJson(composeSelection(withReferences(prompt, request.system), rng)), toolCalls: [] };
       default: {
         const text =
           purpose === 'propose'
             ? withNotes(composeProposal(prompt, rng, request.temperature), notes)
             : purpose === 'aggregate'
-              ? withNotes(composeAggregate(prompt, rng), notes)
+              ? withNotes(composeAggregate(withReferences(prompt, request.system), rng), notes)
               : composeReport(prompt, rng, notes);
         if (request.responseFormat?.type !== 'json') return { text, toolCalls: [] };
         const value = schema ? conformToSchema(sampleFromSchema(schema, rng, { ...hints, text }), schema, rng, hints) : { answer: text };
@@ -253,6 +253,14 @@ export class OfflineModel implements LanguageModel {
     const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
     let text = fullText;
     let finishReason: FinishReason = toolCalls.length > 0 ? 'tool_calls' : 'stop';
+    // Pretty JSON that does not fit is sent compact first, as a model would rather than break it.
+    if (estimateTokens(text) > maxTokens && /^[[{]/.test(text)) {
+      try {
+        text = JSON.stringify(JSON.parse(text));
+      } catch {
+        // not JSON after all (an injected fault): cut below like any text
+      }
+    }
     // Like a real model, an answer longer than maxTokens is cut off.
     if (estimateTokens(text) > maxTokens) {
       text = text.slice(0, maxTokens * 4);
@@ -294,6 +302,16 @@ function reviewKey(prompt: string): string {
   const task = /^[ \t]*(?:\*\*)?task(?:[ \t]+id)?(?:\*\*)?[ \t]*[:#][ \t]*(.+)$/im.exec(prompt)?.[1];
   const first = prompt.split('\n').find((line) => line.trim() !== '');
   return (task ?? first ?? prompt).trim();
+}
+
+/**
+ * Where the numbered references are: in the user turn, or (as in the MoA
+ * paper's aggregate-and-synthesize prompt) in the system prompt, with the
+ * user turn holding only the original question.
+ */
+function withReferences(prompt: string, system: string | undefined): string {
+  if (numberedItems(prompt).length >= 2 || !system) return prompt;
+  return `${prompt}\n\n${system}`;
 }
 
 function withNotes(text: string, notes: string[]): string {

@@ -21,7 +21,7 @@ const STOPWORDS = new Set([
   ...(
     // generic verbs that start a request but rarely name its subject
     'build create make implement develop add set improve fix find compare comparing explain describe design ' +
-    'adopt support handle show consider ' +
+    'adopt support handle show consider migrate write investigate update ' +
     // instruction words that say how to answer, not what the work is about
     'answer answers json schema object objects field fields format respond response reply return returns output outputs ' +
     'valid validate key keys value values string strings array list item items prose fences code block blocks ' +
@@ -94,16 +94,31 @@ export function sentences(text: string): string[] {
 }
 
 /**
- * The points a text makes: its bullet or numbered lines if it has some,
- * otherwise its sentences. Headings and one-word lines are skipped.
+ * The points a text makes, in order: each bullet or numbered line is one,
+ * and running prose gives one per sentence. Headings and fragments of fewer
+ * than three words are skipped.
  */
 export function points(text: string): string[] {
-  const lines = text.split('\n').map((line) => line.trim());
-  const bullets = lines
-    .filter((line) => /^([-*•]|\d+[.)])\s+/.test(line))
-    .map((line) => line.replace(/^([-*•]|\d+[.)])\s+/, '').trim());
-  const source = bullets.length >= 2 ? bullets : sentences(lines.filter((line) => !/^#+\s/.test(line)).join(' '));
-  return source.filter((p) => words(p).length >= 3);
+  const out: string[] = [];
+  let prose: string[] = [];
+  const flush = () => {
+    out.push(...sentences(prose.join(' ')));
+    prose = [];
+  };
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (/^#+\s/.test(line)) continue;
+    if (/^([-*•]|\d+[.)])\s+/.test(line)) {
+      flush();
+      out.push(line.replace(/^([-*•]|\d+[.)])\s+/, '').trim());
+    } else if (line === '') {
+      flush();
+    } else {
+      prose.push(line);
+    }
+  }
+  flush();
+  return out.filter((p) => words(p).length >= 3);
 }
 
 export interface NumberedItem {
@@ -122,11 +137,21 @@ export function numberedItems(text: string): NumberedItem[] {
   const tagged = [...text.matchAll(/<(?:ref|reference|candidate|response)\s*(?:id=)?["']?(\d+)["']?\s*>([\s\S]*?)<\/(?:ref|reference|candidate|response)>/gi)];
   if (tagged.length >= 2) return tagged.map((m) => ({ n: Number(m[1]), text: (m[2] ?? '').trim() }));
 
-  const marker =
-    /^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?(?:\[(\d+)\]|\((\d+)\)|(?:reference|ref|response|candidate|proposal|answer|option|source)[ \t]*#?(\d+)(?:\*\*)?[ \t]*[:.)\]-]?|(\d+)[.)])(?:\*\*)?[ \t]*/gim;
+  // Labelled markers ("[2]", "Response 2:") win over plain "2." lines, which also number lists inside a reference.
+  const labelled =
+    /^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*)?(?:\[(\d+)\]|\((\d+)\)|(?:reference|ref|response|candidate|proposal|answer|option|source)[ \t]*#?(\d+)(?:\*\*)?[ \t]*[:.)\]-]?)(?:\*\*)?[ \t]*/gim;
+  const plain = /^[ \t]*(?:\*\*)?(\d+)[.)](?:\*\*)?[ \t]+/gm;
+  for (const marker of [labelled, plain]) {
+    const items = itemsByMarker(text, marker);
+    if (items.length >= 2) return items;
+  }
+  return [];
+}
+
+function itemsByMarker(text: string, marker: RegExp): NumberedItem[] {
   const found: Array<{ n: number; start: number; bodyStart: number }> = [];
   for (const m of text.matchAll(marker)) {
-    const n = Number(m[1] ?? m[2] ?? m[3] ?? m[4]);
+    const n = Number(m[1] ?? m[2] ?? m[3]);
     found.push({ n, start: m.index, bodyStart: m.index + m[0].length });
   }
   // Plain "1." lists inside one reference would look like references; keep only a run that counts up from 1.

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
+  checkHttpOptions,
   checkModelName,
   DEFAULT_TIMEOUT_MS,
   resolveApiKey,
@@ -88,6 +89,7 @@ export class OpenAIModel implements LanguageModel {
   ) {
     checkModelName(PROVIDER, model);
     this.id = `${PROVIDER}:${model}`;
+    checkHttpOptions(PROVIDER, this.id, options);
     const env = options.env ?? process.env;
     this.baseURL = (options.baseURL ?? env['OPENAI_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     const official = isOfficialOpenAI(this.baseURL);
@@ -125,9 +127,9 @@ export class OpenAIModel implements LanguageModel {
   }
 
   generate(request: GenerateRequest): Promise<GenerateResponse> {
-    const params = this.buildParams(request);
+    // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
-      const completion = await this.client.chat.completions.create(params, {
+      const completion = await this.client.chat.completions.create(this.buildParams(request), {
         signal,
         timeout: sdkTimeout(remainingMs),
         maxRetries: 0,
@@ -137,21 +139,13 @@ export class OpenAIModel implements LanguageModel {
   }
 
   stream(request: GenerateRequest): AsyncIterable<StreamEvent> {
-    const params = this.buildParams(request);
-    return streamCall(this.policy, request, ({ signal, remainingMs }) =>
-      this.streamAttempt(params, request, signal, remainingMs),
-    );
+    return streamCall(this.policy, request, ({ signal, remainingMs }) => this.streamAttempt(request, signal, remainingMs));
   }
 
-  private async *streamAttempt(
-    params: ChatParams,
-    request: GenerateRequest,
-    signal: AbortSignal,
-    remainingMs: number,
-  ): AsyncGenerator<StreamEvent> {
+  private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
     const chunks = await this.client.chat.completions.create(
       // include_usage adds a last chunk with the token counts, which budgets need.
-      { ...params, stream: true, stream_options: { include_usage: true } },
+      { ...this.buildParams(request), stream: true, stream_options: { include_usage: true } },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
     );
     let text = '';

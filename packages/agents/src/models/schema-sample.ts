@@ -227,7 +227,7 @@ function sampleString(node: JsonSchema, rng: SeededRandom, hints: SampleHints, n
   if (/(^id$|_id$|id$|slug|key)$/.test(field)) return kebab(rng.sample(pool, 2), 30);
   if (/(query|search|topic|keywords?|terms?|q)$/.test(field)) return rng.sample(pool, Math.min(3, pool.length)).join(' ');
   if (/(name|title|label)$/.test(field)) return rng.sample(pool, Math.min(2, pool.length)).join(' ');
-  if (/(description|summary|reason|feedback|text|content|body|answer|message|explanation|notes?)$/.test(field) && hints.text) {
+  if (/(description|summary|reason|rationale|justification|feedback|text|content|body|answer|message|explanation|notes?)$/.test(field) && hints.text) {
     return hints.text;
   }
   return rng.sample(pool, Math.min(rng.int(1, 3), pool.length)).join(' ');

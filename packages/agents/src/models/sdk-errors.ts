@@ -51,10 +51,10 @@ export function fromSdkError(error: unknown, context: SdkErrorContext): ModelErr
 
   if (status === undefined) {
     const apiType = extractApiType(shape);
-    if (apiType === 'overloaded_error' || apiType === 'api_error') {
+    if (apiType !== undefined && /overloaded|api_error|server_error|timeout/.test(apiType)) {
       return new ModelServerError(`${modelId} failed mid-answer: ${apiMessage}${requestNote}`, { ...base, isRetryable: true });
     }
-    if (apiType === 'rate_limit_error') {
+    if (apiType !== undefined && /rate_limit/.test(apiType)) {
       return new ModelRateLimitError(`${modelId} is rate limited: ${apiMessage}${requestNote}`, { ...base, isRetryable: true });
     }
     if (apiType !== undefined) {

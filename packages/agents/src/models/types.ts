@@ -117,7 +117,7 @@ export interface GenerateResponse {
 export type StreamEvent = { type: 'text'; delta: string } | { type: 'done'; response: GenerateResponse };
 
 export interface LanguageModel {
-  /** e.g. 'anthropic:claude-sonnet-4-5', 'openai:gpt-4.1-mini', 'offline' */
+  /** e.g. 'anthropic:claude-sonnet-4-6', 'openai:gpt-4.1-mini', 'offline' */
   readonly id: string;
   /** 'anthropic' | 'openai' | 'offline' | 'function' ... */
   readonly provider: string;

@@ -5,7 +5,7 @@ import type { Attribution, GenerateRequest, GenerateResponse, LanguageModel, Str
 
 /** One model call, as recorded. */
 export interface UsageRecord {
-  /** The model's id ('anthropic:claude-sonnet-4-5'). */
+  /** The model's id ('anthropic:claude-sonnet-4-6'). */
   modelId: string;
   provider: string;
   /** The model name the provider reported. */
@@ -17,6 +17,8 @@ export interface UsageRecord {
   durationMs: number;
   /** Epoch ms when the call finished. */
   at: number;
+  /** The answer was replayed from a recording ({@link withCache}): its usage was not spent again. */
+  cached: boolean;
 }
 
 export interface UsageTotals {
@@ -260,6 +262,7 @@ export function withUsage(model: LanguageModel, tracker: UsageTracker, options: 
       costUsd: response.costUsd,
       durationMs: Date.now() - started,
       at: Date.now(),
+      cached: response.cached === true,
     });
   };
   return {

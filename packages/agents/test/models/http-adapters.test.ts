@@ -91,7 +91,7 @@ describe.each(kits)('$name adapter against a fake server', (kit: ProviderKit) =>
     expect(response.provider).toBe(kit.name);
     expect(response.model).toBe(kit.servedModel);
     expect(model.id).toBe(`${kit.name}:${kit.modelName}`);
-    // claude-sonnet-4-5: $3/$15 per MTok; gpt-4.1-mini: $0.40/$1.60.
+    // claude-sonnet-4-6: $3/$15 per MTok; gpt-4.1-mini: $0.40/$1.60.
     expect(response.costUsd).toBeCloseTo(kit.name === 'anthropic' ? 0.006 : 0.00072, 9);
 
     const sent = server.requests[0];
@@ -342,5 +342,15 @@ describe.each(kits)('$name adapter against a fake server', (kit: ProviderKit) =>
     // Every slot came back: a further call still gets through.
     server.setFallback(() => kit.text('still works'));
     expect((await model.generate(ask('hi'))).text).toBe('still works');
+
+    // Aborted calls, in flight or waiting for a slot, give their slots back too.
+    server.setFallback(() => ({ kind: 'hang' }));
+    const controller = new AbortController();
+    const hung = Array.from({ length: 4 }, () => model.generate({ ...ask('hang'), signal: controller.signal }).catch((e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect((await Promise.all(hung)).every((e) => e instanceof AbortError)).toBe(true);
+    server.setFallback(() => kit.text('free again'));
+    expect((await model.generate(ask('hi'))).text).toBe('free again');
   });
 });

@@ -4,7 +4,7 @@
  * SDK clients sent. One kit per provider lets the adapter tests run the same
  * scenarios against both.
  */
-import { anthropic, openai, type HttpModelOptions, type LanguageModel } from '../../../src/models/index.js';
+import { anthropic, openai, type AnthropicModelOptions, type LanguageModel, type OpenAIModelOptions } from '../../../src/models/index.js';
 import type { FakeServer, RecordedRequest, Reply, SseEvent } from './fake-server.js';
 
 export const SECRET = 'sk-test-SECRET-123';
@@ -27,7 +27,7 @@ export interface ProviderKit {
   modelName: string;
   /** What the server reports as the model (a dated snapshot). */
   servedModel: string;
-  model(server: FakeServer, options?: HttpModelOptions & { name?: string }): LanguageModel;
+  model(server: FakeServer, options?: AnthropicModelOptions & OpenAIModelOptions & { name?: string }): LanguageModel;
   text(text: string, usage?: WireUsage): Reply;
   toolCalls(calls: WireToolCall[], usage?: WireUsage): Reply;
   stream(parts: string[], usage: WireUsage, options?: { chunkDelayMs?: number; hangAfter?: boolean }): Reply;
@@ -56,11 +56,11 @@ function bearer(request: RecordedRequest): string | undefined {
 export const anthropicKit: ProviderKit = {
   name: 'anthropic',
   keyVar: 'ANTHROPIC_API_KEY',
-  modelName: 'claude-sonnet-4-5',
-  servedModel: 'claude-sonnet-4-5-20250929',
+  modelName: 'claude-sonnet-4-6',
+  servedModel: 'claude-sonnet-4-6',
   model(server, options = {}) {
     const { name, ...rest } = options;
-    return anthropic(name ?? 'claude-sonnet-4-5', { apiKey: SECRET, baseURL: server.url, env: {}, ...rest });
+    return anthropic(name ?? 'claude-sonnet-4-6', { apiKey: SECRET, baseURL: server.url, env: {}, ...rest });
   },
   text(text, usage = { input: 12, output: 7 }) {
     return {
@@ -69,7 +69,7 @@ export const anthropicKit: ProviderKit = {
         id: 'msg_01',
         type: 'message',
         role: 'assistant',
-        model: 'claude-sonnet-4-5-20250929',
+        model: 'claude-sonnet-4-6',
         content: [{ type: 'text', text }],
         stop_reason: 'end_turn',
         stop_sequence: null,
@@ -85,7 +85,7 @@ export const anthropicKit: ProviderKit = {
         id: 'msg_02',
         type: 'message',
         role: 'assistant',
-        model: 'claude-sonnet-4-5-20250929',
+        model: 'claude-sonnet-4-6',
         content: [
           { type: 'text', text: 'Let me look that up.' },
           ...calls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.args })),
@@ -107,7 +107,7 @@ export const anthropicKit: ProviderKit = {
             type: 'message',
             role: 'assistant',
             content: [],
-            model: 'claude-sonnet-4-5-20250929',
+            model: 'claude-sonnet-4-6',
             stop_reason: null,
             stop_sequence: null,
             usage: { input_tokens: usage.input, output_tokens: 1 },
@@ -148,7 +148,7 @@ export const anthropicKit: ProviderKit = {
               type: 'message',
               role: 'assistant',
               content: [],
-              model: 'claude-sonnet-4-5-20250929',
+              model: 'claude-sonnet-4-6',
               stop_reason: null,
               stop_sequence: null,
               usage: { input_tokens: usage.input, output_tokens: 1 },
