@@ -80,20 +80,20 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
         break;
       case 'task.reopened':
         review.delete(id);
-        line('', c.yellow('reopened '), `${id}: ${String(event.feedback ?? '').slice(0, 80)}`);
+        line('', c.yellow('reopened '), `${id}: ${text(event.feedback).slice(0, 80)}`);
         break;
       case 'task.completed':
         running.delete(id);
         review.delete(id);
         done.add(id);
-        line(agent, c.green('completed'), `${id}${event.approvedBy ? c.dim(` (approved by ${String(event.approvedBy)})`) : ''}`);
+        line(agent, c.green('completed'), `${id}${event.approvedBy ? c.dim(` (approved by ${text(event.approvedBy)})`) : ''}`);
         break;
       case 'task.retried':
       case 'task.requeued':
       case 'task.released':
       case 'task.deferred':
         running.delete(id);
-        line(agent, c.yellow(event.type.slice(5).padEnd(9)), `${id}${event.error ? `: ${String(event.error).slice(0, 80)}` : ''}`);
+        line(agent, c.yellow(event.type.slice(5).padEnd(9)), `${id}${event.error ? `: ${text(event.error).slice(0, 80)}` : ''}`);
         break;
       case 'task.failed':
       case 'task.blocked':
@@ -101,13 +101,13 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
         running.delete(id);
         review.delete(id);
         failed.add(id);
-        line(agent, c.red(event.type.slice(5).padEnd(9)), `${id}: ${String(event.reason ?? '').slice(0, 100)}`);
+        line(agent, c.red(event.type.slice(5).padEnd(9)), `${id}: ${text(event.reason).slice(0, 100)}`);
         break;
       case 'plan.created':
         line(agent, c.bold('planned  '), `${Array.isArray(event.tasks) ? event.tasks.length : 0} tasks`);
         break;
       case 'review.verdict':
-        line(agent, event.verdict === 'approve' ? c.green('approved ') : c.yellow('changes  '), `${id}${event.verdict === 'approve' ? '' : `: ${String(event.feedback ?? '').slice(0, 80)}`}`);
+        line(agent, event.verdict === 'approve' ? c.green('approved ') : c.yellow('changes  '), `${id}${event.verdict === 'approve' ? '' : `: ${text(event.feedback).slice(0, 80)}`}`);
         break;
       case 'model.call':
         tokens += Number(event.inputTokens ?? 0) + Number(event.outputTokens ?? 0);
@@ -122,4 +122,9 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
     source.off('*', listener);
     clearStatus();
   };
+}
+
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

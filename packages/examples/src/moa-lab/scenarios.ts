@@ -25,7 +25,6 @@ import {
   type McqItem,
   SyntheticAggregator,
   SyntheticProposer,
-  type SyntheticProposerOptions,
   bankOf,
   factItems,
   factsIn,
