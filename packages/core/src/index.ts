@@ -16,3 +16,14 @@ export * from './bus/types.js';
 export type { MessageStore } from './bus/message-store.js';
 export { FileMessageStore, type FileMessageStoreOptions } from './bus/file-message-store.js';
 export { MessageBus, KIND_PATTERN, type MessageBusOptions, type SubscribeOptions, type Subscription } from './bus/message-bus.js';
+export {
+  FileBackend,
+  openBackend,
+  registerRedisBackend,
+  type Backend,
+  type EventStream,
+  type AgentRecord,
+  type AgentDirectory,
+  type FileBackendOptions,
+  type OpenBackendOptions,
+} from './backend.js';

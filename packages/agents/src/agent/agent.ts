@@ -1,5 +1,7 @@
+import os from 'node:os';
 import {
   AbortError,
+  type AgentRecord,
   type Claim,
   type ClaimFilter,
   LeaseLostError,
@@ -65,6 +67,8 @@ export class Agent {
   private readonly controller = new AbortController();
   private readonly inFlight = new Map<string, Claim>();
   private idleAnnounced = false;
+  private startedAt = 0;
+  private lastReport: { status: AgentRecord['status']; at: number; current: string } | null = null;
   /** Tasks this agent finished, for the summary. */
   completedCount = 0;
 
@@ -157,6 +161,11 @@ export class Agent {
     const running = new Set<Promise<void>>();
     let started = 0;
     runtime.emit({ type: 'agent.started', agentId: this.id, role: this.role, model: this.model.id, concurrency: this.concurrency });
+    this.startedAt = Date.now();
+    await this.report('starting');
+    // A report every few seconds, so `status` can tell a live agent from a dead one.
+    const keepAlive = setInterval(() => void this.report(this.inFlight.size > 0 ? 'working' : 'idle', true).catch(() => {}), 5000);
+    keepAlive.unref();
     await runtime.bus.register(this.id);
     let stopReason = 'stopped';
     try {
@@ -182,9 +191,11 @@ export class Agent {
           started += 1;
           const job: Promise<void> = this.process(claim, signal).finally(() => running.delete(job));
           running.add(job);
+          await this.report('working');
           continue;
         }
         if (running.size === 0) {
+          await this.report('idle');
           await this.announceIdle();
           if (options.stopWhenIdle) {
             stopReason = 'no work left';
@@ -203,9 +214,35 @@ export class Agent {
       if (signal.aborted) stopReason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
     } finally {
       await Promise.allSettled(running);
+      clearInterval(keepAlive);
+      await this.report('stopped', true, stopReason).catch(() => {});
       runtime.emit({ type: 'agent.stopped', agentId: this.id, reason: stopReason, tasks: started });
     }
     return started;
+  }
+
+  /** Tells the agent directory what this agent is doing (on a change, or when forced). */
+  private async report(status: AgentRecord['status'], force = false, stoppedReason?: string): Promise<void> {
+    const current = [...this.inFlight.keys()];
+    const key = current.join(',');
+    const now = Date.now();
+    const last = this.lastReport;
+    if (!force && last && last.status === status && last.current === key && now - last.at < 250) return;
+    this.lastReport = { status, at: now, current: key };
+    await this.runtime.agents.report({
+      id: this.id,
+      role: this.role,
+      model: this.model.id,
+      capabilities: this.capabilities(),
+      status,
+      current,
+      tasksDone: this.completedCount,
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: this.startedAt,
+      lastSeen: now,
+      ...(stoppedReason ? { stoppedReason } : {}),
+    });
   }
 
   private async announceIdle(): Promise<void> {

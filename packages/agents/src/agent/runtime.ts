@@ -1,4 +1,4 @@
-import type { MessageBus, TaskQueue, TaskRecord, TeamEvent } from '@agent-team/core';
+import type { AgentDirectory, MessageBus, TaskQueue, TaskRecord, TeamEvent } from '@agent-team/core';
 import type { UsageTracker } from '../models/index.js';
 import type { Plan } from '../team/plan.js';
 
@@ -54,6 +54,8 @@ export interface AgentRuntime {
   readonly settings: TeamSettings;
   /** Why new claims must stop now (a budget, the end of the run), or null. */
   claimStop(): string | null;
+  /** Where agents report what they are doing (for `status` and `watch`). */
+  readonly agents: AgentDirectory;
   /** Records a team-level event (event log and in-process listeners). */
   emit(event: Omit<TeamEvent, 'ts' | 'writer' | 'seq'>): void;
   /** Agents that should hear about completions and idleness. */

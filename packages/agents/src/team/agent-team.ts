@@ -1,6 +1,8 @@
 import {
   AbortError,
+  type Backend,
   type Clock,
+  FileBackend,
   MessageBus,
   type RetryPolicy,
   type TaskCounts,
@@ -9,9 +11,10 @@ import {
   type TaskRecord,
   type TeamEvent,
   ValidationError,
-  Workspace,
+  type Workspace,
   assertValidId,
   isFinal,
+  openBackend,
 } from '@agent-team/core';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
@@ -37,6 +40,8 @@ import { type RunStatus, type RunSummary, type TaskOutcome, taskOutcome } from '
 export interface AgentTeamOptions {
   /** The workspace folder (or an open Workspace). @default './workspace' */
   workspace?: string | Workspace;
+  /** An open backend (e.g. Redis) instead of a workspace folder. See {@link AgentTeam.open} for URLs. */
+  backend?: Backend;
   /** Names this team in usage and events. @default 'team' */
   teamId?: string;
   /** Token and USD limits; once reached, no new task is claimed. */
@@ -94,7 +99,7 @@ type TeamEvents = Record<string, (event: TeamEvent) => void>;
  * console.log(`Completed: ${summary.completed}/${summary.total}`);
  */
 export class AgentTeam extends EventEmitter<TeamEvents> {
-  readonly workspace: Workspace;
+  readonly backend: Backend;
   readonly queue: TaskQueue;
   readonly bus: MessageBus;
   readonly usage: UsageTracker;
@@ -102,7 +107,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
   readonly settings: TeamSettings;
   private readonly hooks: TeamHooks;
   private readonly agents = new Map<string, Agent>();
-  private readonly ownsWorkspace: boolean;
+  private readonly ownsBackend: boolean;
   /** The token and USD limits this team was given. */
   readonly budgetLimits: BudgetLimits | undefined;
   private readonly shutdownGraceMs: number;
@@ -117,16 +122,22 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     const opts: AgentTeamOptions = typeof options === 'string' ? { workspace: options } : options;
     this.teamId = opts.teamId ?? 'team';
     assertValidId('team', this.teamId);
-    const given = opts.workspace ?? './workspace';
-    this.ownsWorkspace = typeof given === 'string';
-    this.workspace =
-      typeof given === 'string'
-        ? Workspace.open(given, {
-            ...(opts.durable !== undefined ? { durable: opts.durable } : {}),
-            ...(opts.watch !== undefined ? { watch: opts.watch } : {}),
-            ...(opts.clock ? { clock: opts.clock } : {}),
-          })
-        : given;
+    if (opts.backend) {
+      this.backend = opts.backend;
+      this.ownsBackend = false;
+    } else {
+      const given = opts.workspace ?? './workspace';
+      this.ownsBackend = typeof given === 'string';
+      const wsOptions = {
+        ...(opts.durable !== undefined ? { durable: opts.durable } : {}),
+        ...(opts.watch !== undefined ? { watch: opts.watch } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      };
+      if (typeof given === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+        throw new ValidationError(`"${given.replace(/\/\/[^@/]*@/, '//***@')}" is a URL: open it with \`await AgentTeam.open({ backend: url })\``);
+      }
+      this.backend = typeof given === 'string' ? FileBackend.open(given, wsOptions) : new FileBackend(given, wsOptions);
+    }
     this.settings = {
       maxReviewRounds: positive('maxReviewRounds', opts.maxReviewRounds ?? 2),
       reviewLimit: opts.reviewLimit ?? 'fail',
@@ -138,25 +149,25 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       throw new ValidationError(`reviewLimit must be "fail" or "approve", got ${JSON.stringify(opts.reviewLimit)}`);
     }
     this.queue = TaskQueue.open({
-      workspace: this.workspace,
+      backend: this.backend,
       leaseMs: this.settings.leaseMs,
       ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
       ...(opts.retry ? { retry: opts.retry } : {}),
     });
-    this.bus = MessageBus.open({ workspace: this.workspace });
+    this.bus = MessageBus.open({ backend: this.backend });
     this.usage = opts.usage ?? new UsageTracker();
     this.hooks = opts.hooks ?? {};
     this.budgetLimits = opts.budget;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 5000;
     if (opts.budget) this.budget = this.usage.createBudget(opts.budget, { teamId: this.teamId });
 
-    this.workspace.events.on('*', (event: TeamEvent) => {
+    this.backend.events.on('*', (event: TeamEvent) => {
       this.emit(event.type, event);
       this.emit('*', event);
     });
     this.usage.on('record', (record) => {
       if (record.attribution.teamId !== this.teamId) return;
-      this.workspace.emit({
+      this.backend.events.append({
         type: 'model.call',
         ...(record.attribution.agentId ? { agentId: record.attribution.agentId } : {}),
         ...(record.attribution.taskId ? { taskId: record.attribution.taskId } : {}),
@@ -181,7 +192,8 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       hooks: this.hooks,
       settings: this.settings,
       claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
-      emit: (event) => this.workspace.emit(event),
+      emit: (event) => this.backend.events.append(event),
+      agents: this.backend.agents,
       leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
       capabilities: () => new Set([...this.agents.values()].flatMap((a) => a.capabilities())),
       taskAdded: async (task) => {
@@ -301,7 +313,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     };
     for (const sig of signals) process.on(sig, onSignal);
 
-    this.workspace.emit({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()] });
+    this.backend.events.append({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()] });
     const loops = [...this.agents.values()].map((agent) => agent.runLoop(this.runtime, { signal: stop.signal }));
     try {
       await this.monitor(stop.signal, end);
@@ -322,7 +334,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       }
       const final = ending as { status: RunStatus | 'idle'; reason: string } | null;
       const summary = await this.summarize(final ?? { status: 'idle', reason: 'finished' }, startedAt, released);
-      this.workspace.emit({ type: 'team.finished', teamId: this.teamId, status: summary.status, reason: summary.reason });
+      this.backend.events.append({ type: 'team.finished', teamId: this.teamId, status: summary.status, reason: summary.reason });
       return summary;
     } finally {
       if (timer) clearTimeout(timer);
@@ -339,7 +351,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     let idleHookRan = false;
     while (!signal.aborted) {
       try {
-        await this.workspace.notifier.wait(['tasks'], quiet > 0 ? 30 : 100, signal);
+        await this.backend.tasks.waitForChange(quiet > 0 ? 30 : 100, signal);
       } catch (err) {
         if (err instanceof AbortError) return;
         throw err;
@@ -471,11 +483,30 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     }
   }
 
-  /** Closes the queue, the bus and (if the team opened it) the workspace. */
+  /**
+   * Opens a team on a backend given as a folder or a `redis://` URL (or an
+   * open Backend): the async twin of the constructor.
+   */
+  static async open(options: Omit<AgentTeamOptions, 'backend'> & { backend?: string | Backend } = {}): Promise<AgentTeam> {
+    if (typeof options.backend !== 'string') return new AgentTeam(options as AgentTeamOptions);
+    const backend = await openBackend(options.backend, {
+      ...(options.durable !== undefined ? { durable: options.durable } : {}),
+      ...(options.watch !== undefined ? { watch: options.watch } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      namespace: options.teamId ?? 'team',
+    });
+    const team = new AgentTeam({ ...options, backend });
+    team.closeBackendOnClose = true;
+    return team;
+  }
+
+  private closeBackendOnClose = false;
+
+  /** Closes the queue, the bus and (if the team opened it) the backend. */
   async close(): Promise<void> {
     await this.queue.close();
     await this.bus.close();
-    if (this.ownsWorkspace) await this.workspace.close();
+    if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
   }
 }
 

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { AbortError, PayloadTooLargeError, ValidationError, describeValue } from '../errors.js';
 import { assertValidId, uniqueSuffix } from '../ids.js';
+import { type Backend, type EventStream, FileBackend } from '../backend.js';
+import type { Clock } from '../clock.js';
 import { Workspace, type WorkspaceOptions } from '../workspace.js';
-import { FileMessageStore, type FileMessageStoreOptions } from './file-message-store.js';
+import type { FileMessageStoreOptions } from './file-message-store.js';
 import type { MessageStore } from './message-store.js';
 import type { CompactReport, Message, SendInput } from './types.js';
 
@@ -51,31 +53,41 @@ type BusEvents = { sent: (message: Message) => void };
  */
 export class MessageBus extends EventEmitter<BusEvents> {
   readonly store: MessageStore;
-  private readonly workspace: Workspace | null;
-  private readonly ownsWorkspace: boolean;
+  private readonly events: EventStream | null;
+  private readonly clock: Clock | null;
+  private readonly owned: { close(): Promise<void> } | null;
   private readonly maxBodyBytes: number;
   private lastTs = 0;
   private seq = 0;
   private readonly process = uniqueSuffix().slice(0, 8);
   private readonly subscriptions = new Set<AbortController>();
 
-  constructor(store: MessageStore, options: MessageBusOptions & { workspace?: Workspace | null; ownsWorkspace?: boolean } = {}) {
+  constructor(
+    store: MessageStore,
+    options: MessageBusOptions & { events?: EventStream | null; clock?: Clock | null; owned?: { close(): Promise<void> } | null } = {},
+  ) {
     super();
     this.store = store;
-    this.workspace = options.workspace ?? null;
-    this.ownsWorkspace = options.ownsWorkspace ?? false;
+    this.events = options.events ?? null;
+    this.clock = options.clock ?? null;
+    this.owned = options.owned ?? null;
     this.maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   }
 
-  /** Opens the file-backed bus of a workspace folder (or an open {@link Workspace}). */
-  static open(options: MessageBusOptions & { workspace?: string | Workspace; store?: MessageStore } = {}): MessageBus {
-    if (options.store) return new MessageBus(options.store, { ...options, workspace: null });
+  /** Opens the bus of a backend, of a workspace folder (the file backend), or over a bare store. */
+  static open(options: MessageBusOptions & { workspace?: string | Workspace; backend?: Backend; store?: MessageStore } = {}): MessageBus {
+    if (options.store) return new MessageBus(options.store, options);
+    if (options.backend) {
+      return new MessageBus(options.backend.messages, { ...options, events: options.backend.events, clock: options.backend.clock });
+    }
     const given = options.workspace ?? './workspace';
     const ws = typeof given === 'string' ? Workspace.open(given, options) : given;
-    return new MessageBus(new FileMessageStore(ws, options), {
+    const backend = new FileBackend(ws, options);
+    return new MessageBus(backend.messages, {
       ...options,
-      workspace: ws,
-      ownsWorkspace: typeof given === 'string',
+      events: backend.events,
+      clock: ws.clock,
+      owned: typeof given === 'string' ? ws : null,
     });
   }
 
@@ -93,7 +105,7 @@ export class MessageBus extends EventEmitter<BusEvents> {
   async send<Body = unknown>(input: SendInput<Body>): Promise<Message<Body>> {
     const message = this.stamp(input);
     const recipients = await this.store.send(message);
-    this.workspace?.emit({
+    this.events?.append({
       type: 'message.sent',
       agentId: message.from,
       messageId: message.id,
@@ -130,7 +142,7 @@ export class MessageBus extends EventEmitter<BusEvents> {
     }
     const size = Buffer.byteLength(text ?? 'null');
     if (size > this.maxBodyBytes) throw new PayloadTooLargeError('message body', size, this.maxBodyBytes);
-    const now = this.workspace?.clock.now() ?? Date.now();
+    const now = this.clock?.now() ?? Date.now();
     // Never go back in time, so each sender's messages sort in the order they were sent.
     this.lastTs = Math.max(this.lastTs, now);
     this.seq += 1;
@@ -237,6 +249,6 @@ export class MessageBus extends EventEmitter<BusEvents> {
     for (const controller of this.subscriptions) controller.abort();
     this.subscriptions.clear();
     await this.store.close();
-    if (this.ownsWorkspace && this.workspace) await this.workspace.close();
+    if (this.owned) await this.owned.close();
   }
 }

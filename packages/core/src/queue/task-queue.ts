@@ -3,8 +3,9 @@ import type { Clock } from '../clock.js';
 import { AbortError, LeaseLostError, ValidationError, describeValue, errorMessage } from '../errors.js';
 import type { TeamEvent } from '../events/types.js';
 import { assertValidId } from '../ids.js';
+import type { Backend, EventStream } from '../backend.js';
+import { FileBackend } from '../backend.js';
 import { Workspace, type WorkspaceOptions } from '../workspace.js';
-import { FileTaskStore } from './file/file-task-store.js';
 import { type SpecDefaults, normalizeTask } from './spec.js';
 import type { ClaimGrant, TaskStore } from './task-store.js';
 import type {
@@ -69,12 +70,15 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
   private readonly maxResultBytes: number;
   private readonly reapIntervalMs: number;
   private readonly clock: Clock;
-  private readonly ownsWorkspace: Workspace | null;
+  private readonly owned: { close(): Promise<void> } | null;
   private readonly active = new Map<string, Claim>();
   private lastReap = -Infinity;
   private closed = false;
 
-  constructor(store: TaskStore, options: TaskQueueOptions & { clock?: Clock; ownsWorkspace?: Workspace | null } = {}) {
+  constructor(
+    store: TaskStore,
+    options: TaskQueueOptions & { clock?: Clock; events?: EventStream; owned?: { close(): Promise<void> } | null } = {},
+  ) {
     super();
     this.store = store;
     this.leaseMs = checkPositiveInt('leaseMs', options.leaseMs ?? 30_000, 10);
@@ -87,20 +91,25 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
     this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
     this.reapIntervalMs = options.reapIntervalMs ?? 1000;
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.ownsWorkspace = options.ownsWorkspace ?? null;
+    this.owned = options.owned ?? null;
+    options.events?.on('*', (event: TeamEvent) => {
+      if (event.type.startsWith('task.')) this.emit(event.type, event);
+    });
   }
 
-  /** Opens the file-backed queue in a workspace folder (or an open {@link Workspace}). */
-  static open(options: TaskQueueOptions & { workspace?: string | Workspace; store?: TaskStore } = {}): TaskQueue {
+  /**
+   * Opens the queue of a backend, or of a workspace folder (the file backend;
+   * an open {@link Workspace} works too), or over a bare store.
+   */
+  static open(options: TaskQueueOptions & { workspace?: string | Workspace; backend?: Backend; store?: TaskStore } = {}): TaskQueue {
     if (options.store) return new TaskQueue(options.store, options);
+    if (options.backend) {
+      return new TaskQueue(options.backend.tasks, { ...options, clock: options.backend.clock, events: options.backend.events });
+    }
     const given = options.workspace ?? './workspace';
     const ws = typeof given === 'string' ? Workspace.open(given, options) : given;
-    const store = new FileTaskStore(ws, { defaultLeaseMs: options.leaseMs });
-    const queue = new TaskQueue(store, { ...options, clock: ws.clock, ownsWorkspace: typeof given === 'string' ? ws : null });
-    ws.events.on('*', (event: TeamEvent) => {
-      if (event.type.startsWith('task.')) queue.emit(event.type, event);
-    });
-    return queue;
+    const backend = new FileBackend(ws, { ...options, ...(options.leaseMs !== undefined ? { defaultLeaseMs: options.leaseMs } : {}) });
+    return new TaskQueue(backend.tasks, { ...options, clock: ws.clock, events: backend.events, owned: typeof given === 'string' ? ws : null });
   }
 
   // ------------------------------------------------------------ adding
@@ -372,7 +381,7 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
     for (const claim of this.active.values()) claim.stopHeartbeat();
     this.active.clear();
     await this.store.close();
-    if (this.ownsWorkspace) await this.ownsWorkspace.close();
+    if (this.owned) await this.owned.close();
   }
 }
 
