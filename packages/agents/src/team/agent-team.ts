@@ -78,6 +78,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Treat SIGINT and SIGTERM like an abort while the run lasts. @default true */
   handleSignals?: boolean;
+  /** End when nothing is left to claim or run; false keeps waiting for new work (a long-lived worker). @default true */
+  stopWhenIdle?: boolean;
 }
 
 export type TeamTaskOptions = Omit<TaskInput, 'description'> & {
@@ -316,7 +318,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     this.backend.events.append({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()] });
     const loops = [...this.agents.values()].map((agent) => agent.runLoop(this.runtime, { signal: stop.signal }));
     try {
-      await this.monitor(stop.signal, end);
+      await this.monitor(stop.signal, end, options.stopWhenIdle ?? true);
       // Give in-flight tasks a moment to hand back, then release whatever is still held.
       const settled = Promise.allSettled(loops);
       const graceOver = await Promise.race([settled.then(() => false), delay(this.shutdownGraceMs).then(() => true)]);
@@ -346,7 +348,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
   }
 
   /** Watches for the end: quiescence (checked twice, with the onIdle hook between), or the budget. */
-  private async monitor(signal: AbortSignal, end: (status: RunStatus | 'idle', reason: string) => void): Promise<void> {
+  private async monitor(signal: AbortSignal, end: (status: RunStatus | 'idle', reason: string) => void, stopWhenIdle: boolean): Promise<void> {
     let quiet = 0;
     let idleHookRan = false;
     while (!signal.aborted) {
@@ -362,7 +364,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
         if ([...this.agents.values()].every((a) => a.busy === 0)) end('budget_exceeded', budgetReason);
         continue;
       }
-      if (!(await this.quiescent())) {
+      if (!stopWhenIdle || !(await this.quiescent())) {
         quiet = 0;
         idleHookRan = false;
         continue;

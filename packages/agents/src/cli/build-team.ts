@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Backend, TaskInput } from '@agent-team/core';
+import { checkModelSpec, resolveModel } from '../agent/model-registry.js';
+import type { AgentRole } from '../agent/roles.js';
+import { type LanguageModel, createModel, withCache } from '../models/index.js';
+import { synthesizeTask } from '../moa/queue-moa.js';
+import { AgentTeam } from '../team/agent-team.js';
+import { type ModelRef, type TeamSpec, durationMs } from './spec.js';
+
+/**
+ * Builds every model of a spec first, so a missing key or a bad model spec
+ * fails before anything is written.
+ */
+export function buildModels(spec: TeamSpec, specDir: string): Map<string, LanguageModel> {
+  const models = new Map<string, LanguageModel>();
+  const cache = spec.cache && spec.cache.mode !== 'off' ? { mode: spec.cache.mode, dir: path.resolve(specDir, spec.cache.dir) } : null;
+  for (const agent of spec.agents) {
+    let model = modelFrom(agent.model);
+    if (cache) model = withCache(model, cache);
+    models.set(agent.id, model);
+  }
+  for (const m of spec.moa ?? []) {
+    const specs = Array.isArray(m.proposers) ? m.proposers.map((p) => p.model) : [m.proposers.model];
+    for (const s of [...specs, m.aggregator?.model]) if (s !== undefined) checkModelSpec(s);
+  }
+  return models;
+}
+
+function modelFrom(ref: ModelRef): LanguageModel {
+  if (typeof ref === 'string') return resolveModel(ref);
+  const { spec, latencyMs, failureRate, reviewChangesFirst, baseURL, maxConcurrency, timeoutMs } = ref;
+  return createModel(spec, {
+    ...(baseURL ? { baseURL } : {}),
+    ...(maxConcurrency ? { maxConcurrency } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    offline: {
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+      ...(failureRate !== undefined ? { failureRate } : {}),
+      ...(reviewChangesFirst !== undefined ? { reviewChangesFirst } : {}),
+    },
+  });
+}
+
+/** The tasks of a spec, as one batch (the goal's plan task, explicit tasks, MoA tasks). */
+export function specTasks(spec: TeamSpec): TaskInput[] {
+  const inputs: TaskInput[] = [];
+  if (spec.goal) {
+    inputs.push({
+      id: 'goal',
+      type: 'plan',
+      priority: 10,
+      description: `Plan the work for the goal: ${spec.goal}`,
+      metadata: { goal: spec.goal, synthesize: true },
+      idempotencyKey: `spec-goal:${spec.goal}`,
+    });
+  }
+  // Idempotency keys make a re-run of the same spec on the same workspace resume instead of failing on existing ids.
+  for (const task of spec.tasks ?? []) {
+    const { review, ...rest } = task;
+    inputs.push({
+      ...rest,
+      idempotencyKey: `spec-task:${task.id ?? digest(task.description, task.dependencies ?? [])}`,
+      ...(review !== undefined ? { metadata: { ...(rest.metadata ?? {}), review } } : {}),
+    });
+  }
+  for (const m of spec.moa ?? []) inputs.push(synthesizeTask({ ...m, idempotencyKey: `spec-moa:${m.id ?? digest(m.prompt, [])}` }));
+  return inputs;
+}
+
+export interface TeamFromSpec {
+  team: AgentTeam;
+  timeoutMs: number | undefined;
+}
+
+/** A team for a spec on an open backend, with its agents (models already built). */
+export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<string, LanguageModel>): TeamFromSpec {
+  const team = new AgentTeam({
+    backend,
+    teamId: spec.team?.id ?? 'team',
+    ...(spec.budget ? { budget: spec.budget } : {}),
+    ...(spec.leaseMs ? { leaseMs: spec.leaseMs } : {}),
+    ...(spec.maxAttempts ? { maxAttempts: spec.maxAttempts } : {}),
+    ...(spec.maxReviewRounds ? { maxReviewRounds: spec.maxReviewRounds } : {}),
+    ...(spec.reviewLimit ? { reviewLimit: spec.reviewLimit } : {}),
+  });
+  for (const agent of spec.agents) {
+    team.addAgent(agent.id, agent.role as AgentRole, models.get(agent.id) as LanguageModel, {
+      ...(agent.specialty ? { specialty: agent.specialty } : {}),
+      ...(agent.takePlainTasks !== undefined ? { takePlainTasks: agent.takePlainTasks } : {}),
+      ...(agent.concurrency ? { concurrency: agent.concurrency } : {}),
+      ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
+      ...(agent.maxTokens ? { maxTokens: agent.maxTokens } : {}),
+      ...(agent.system ? { system: agent.system } : {}),
+    });
+  }
+  return { team, timeoutMs: spec.timeout === undefined ? undefined : durationMs(spec.timeout) };
+}
+
+function digest(text: string, deps: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify([text, deps])).digest('hex').slice(0, 24);
+}

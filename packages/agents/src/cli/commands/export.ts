@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import type { Backend, TaskRecord, TeamEvent } from '@agent-team/core';
+import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
+
+interface UsageRow {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  unpricedCalls: number;
+}
+
+export interface RunReport {
+  generatedAt: string;
+  location: string;
+  counts: Record<string, number>;
+  run: { status: string; reason: string; durationMs: number; finishedAt: string } | null;
+  tasks: TaskRecord[];
+  reviews: Array<{ taskId: string; reviewer: string | undefined; verdict: string; round: number; outcome: string; feedback: string; at: string }>;
+  usage: { total: UsageRow; byAgent: Record<string, UsageRow>; byTask: Record<string, UsageRow>; byModel: Record<string, UsageRow> };
+}
+
+const empty = (): UsageRow => ({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0 });
+
+function addCall(row: UsageRow, e: TeamEvent): void {
+  row.calls += 1;
+  row.inputTokens += Number(e.inputTokens ?? 0);
+  row.outputTokens += Number(e.outputTokens ?? 0);
+  if (typeof e.costUsd === 'number') row.costUsd = Math.round((row.costUsd + e.costUsd) * 1e9) / 1e9;
+  else row.unpricedCalls += 1;
+}
+
+export async function buildReport(backend: Backend): Promise<RunReport> {
+  const tasks = await backend.tasks.list();
+  const counts = await backend.tasks.counts();
+  const events = await backend.events.read({ types: ['model.call', 'review.verdict', 'team.summary'] });
+  const usage = { total: empty(), byAgent: {} as Record<string, UsageRow>, byTask: {} as Record<string, UsageRow>, byModel: {} as Record<string, UsageRow> };
+  const reviews: RunReport['reviews'] = [];
+  let run: RunReport['run'] = null;
+  for (const e of events) {
+    if (e.type === 'model.call') {
+      addCall(usage.total, e);
+      if (e.agentId) addCall((usage.byAgent[e.agentId] ??= empty()), e);
+      if (e.taskId) addCall((usage.byTask[e.taskId] ??= empty()), e);
+      if (typeof e.model === 'string') addCall((usage.byModel[e.model] ??= empty()), e);
+    } else if (e.type === 'review.verdict') {
+      reviews.push({
+        taskId: e.taskId ?? '',
+        reviewer: e.agentId,
+        verdict: String(e.verdict),
+        round: Number(e.round ?? 1),
+        outcome: String(e.outcome),
+        feedback: typeof e.feedback === 'string' ? e.feedback : '',
+        at: new Date(e.ts).toISOString(),
+      });
+    } else if (e.type === 'team.summary' && e.summary && typeof e.summary === 'object') {
+      const s = e.summary as { status: string; reason: string; durationMs: number; finishedAt: string };
+      run = { status: s.status, reason: s.reason, durationMs: s.durationMs, finishedAt: s.finishedAt };
+    }
+  }
+  return { generatedAt: new Date().toISOString(), location: backend.location, counts, run, tasks, reviews, usage };
+}
+
+function md(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function fence(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+  return `\`\`\`${typeof value === 'string' ? 'text' : 'json'}\n${text.replace(/```/g, '`\u200b``')}\n\`\`\``;
+}
+
+export function reportMarkdown(r: RunReport): string {
+  const money = (u: UsageRow) => `$${u.costUsd.toFixed(4)}${u.unpricedCalls ? ` (+${u.unpricedCalls} unpriced)` : ''}`;
+  const lines = [`# agent-team report`, '', `Workspace: \`${r.location}\`  `, `Generated: ${r.generatedAt}`, ''];
+  if (r.run) lines.push(`**Run ${r.run.status}**: ${r.run.reason} (${(r.run.durationMs / 1000).toFixed(1)} s, finished ${r.run.finishedAt})`, '');
+  lines.push('## Tasks', '', `${r.counts.total} tasks: ${Object.entries(r.counts).filter(([k, v]) => k !== 'total' && v > 0).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`, '');
+  lines.push('| id | type | status | attempt | owner | description |', '|---|---|---|---|---|---|');
+  for (const t of r.tasks) lines.push(`| ${md(t.id)} | ${t.type} | ${t.status} | ${t.attempt} | ${t.owner ?? ''} | ${md(t.description.slice(0, 120))} |`);
+  lines.push('', '## Results', '');
+  for (const t of r.tasks) {
+    if (t.status === 'completed' && t.type !== 'review') lines.push(`### ${t.id}`, '', t.description, '', fence(t.result), '');
+    else if (t.reason) lines.push(`### ${t.id} (${t.status})`, '', t.description, '', `> ${md(t.reason)}`, '');
+  }
+  if (r.reviews.length) {
+    lines.push('## Reviews', '', '| task | round | reviewer | verdict | outcome | feedback |', '|---|---|---|---|---|---|');
+    for (const v of r.reviews) lines.push(`| ${md(v.taskId)} | ${v.round} | ${v.reviewer ?? ''} | ${v.verdict} | ${v.outcome} | ${md(v.feedback.slice(0, 200))} |`);
+    lines.push('');
+  }
+  lines.push('## Usage and cost', '', '| agent | calls | input tokens | output tokens | cost |', '|---|---|---|---|---|');
+  for (const [agent, u] of Object.entries(r.usage.byAgent)) lines.push(`| ${md(agent)} | ${u.calls} | ${u.inputTokens} | ${u.outputTokens} | ${money(u)} |`);
+  const t = r.usage.total;
+  lines.push(`| **total** | ${t.calls} | ${t.inputTokens} | ${t.outputTokens} | ${money(t)} |`, '');
+  return lines.join('\n');
+}
+
+export async function exportCommand(opts: GlobalOptions & { format: string; output?: string }): Promise<void> {
+  if (opts.format !== 'json' && opts.format !== 'md') throw new CliError(`--format must be json or md, got "${opts.format}"`);
+  const backend = await openFromOptions(opts, { watch: false });
+  try {
+    const report = await buildReport(backend);
+    const text = opts.format === 'md' ? reportMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
+    if (opts.output) {
+      fs.writeFileSync(opts.output, text);
+      console.error(`wrote ${opts.output}`);
+    } else {
+      process.stdout.write(text);
+    }
+  } finally {
+    await backend.close();
+  }
+}

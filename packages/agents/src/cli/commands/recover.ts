@@ -1,0 +1,29 @@
+import { colors } from '../../team/summary.js';
+import { type GlobalOptions, openFromOptions } from '../context.js';
+import { printJson } from '../format.js';
+
+/** `recover`: takes over expired leases, repairs interrupted transitions, sweeps temp files, reports quarantined files. */
+export async function recoverCommand(opts: GlobalOptions): Promise<void> {
+  const backend = await openFromOptions(opts, { watch: false });
+  try {
+    const report = await backend.tasks.recover();
+    if (opts.json) {
+      printJson(report);
+      return;
+    }
+    const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+    console.log(`Expired leases requeued: ${report.requeued.length}${report.requeued.length ? ` (${report.requeued.map((r) => `${r.taskId} from ${r.holder ?? '?'} → attempt ${r.attempt}`).join(', ')})` : ''}`);
+    if (report.failed.length) console.log(c.red(`Failed for good (out of attempts): ${report.failed.join(', ')}`));
+    if (report.abandoned.length) console.log(`Abandoned claims dropped (never started): ${report.abandoned.join(', ')}`);
+    console.log(`Interrupted transitions repaired: ${report.repaired.length}${report.repaired.length ? ` (${report.repaired.join(', ')})` : ''}`);
+    console.log(`Temp files swept: ${report.sweptTempFiles.length}`);
+    if (report.quarantined.length) {
+      console.log(c.yellow(`Quarantined files: ${report.quarantined.length}`));
+      for (const q of report.quarantined) console.log(`  ${q.file}: ${q.reason} (${q.at})`);
+    } else {
+      console.log('Quarantined files: none');
+    }
+  } finally {
+    await backend.close();
+  }
+}

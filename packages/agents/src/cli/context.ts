@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { type Backend, ValidationError, openBackend } from '@agent-team/core';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  workspace: string;
+  backend?: string;
+  json?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+}
+
+/** A failure with the exit code to leave with: 1 a failed run, 2 bad usage or input. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 2,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/**
+ * Opens the backend the options name: `--backend redis://...`, or the
+ * `--workspace` folder. With `create: false` a missing workspace is an error
+ * (reading commands must not create one by accident).
+ */
+export async function openFromOptions(opts: GlobalOptions, options: { create?: boolean; watch?: boolean } = {}): Promise<Backend> {
+  if (opts.backend) return openBackend(opts.backend, { namespace: 'team', watch: options.watch ?? true });
+  const dir = path.resolve(opts.workspace);
+  try {
+    return await openBackend(dir, { create: options.create ?? false, watch: options.watch ?? true });
+  } catch (err) {
+    if (err instanceof ValidationError || (err as Error).name === 'WorkspaceError') throw new CliError((err as Error).message, 2);
+    throw err;
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

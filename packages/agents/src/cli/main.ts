@@ -1,0 +1,232 @@
+/**
+ * The `agent-team` command line. Exit codes: 0 success, 1 a failed run, 2 bad
+ * usage or input, 130/143 interrupted (SIGINT/SIGTERM). Data goes to stdout,
+ * progress and diagnostics to stderr; colour is off under NO_COLOR or when
+ * stdout is not a terminal. Heavy modules (model SDKs) load only for the
+ * commands that need them, so `status` and friends start fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { AgentTeamError, TaskNotFoundError, TaskStateError, ValidationError } from '@agent-team/core';
+import { ModelConfigError } from '../models/errors.js';
+import { CliError, type GlobalOptions } from './context.js';
+
+const VERSION = '0.1.0';
+
+function common(cmd: Command, options: { json?: boolean } = {}): Command {
+  cmd
+    .addOption(new Option('-w, --workspace <dir>', 'workspace folder').env('AGENT_TEAM_WORKSPACE').default('./workspace'))
+    .addOption(new Option('--backend <url>', 'a redis:// URL instead of a workspace folder').env('AGENT_TEAM_BACKEND'))
+    .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal)')
+    .option('-q, --quiet', 'less output');
+  if (options.json !== false) cmd.option('--json', 'machine-readable output on stdout');
+  return cmd;
+}
+
+const int = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new CliError(`${name} must be an integer, got "${value}"`);
+  return n;
+};
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.opts<GlobalOptions>();
+}
+
+export function buildProgram(): Command {
+  const program = new Command('agent-team')
+    .description('Run teams of LLM agents that share work through a workspace on disk.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  common(program.command('init').argument('[dir]', 'workspace folder to create (default: --workspace)'))
+    .description('create a workspace and a sample team spec')
+    .option('--spec <file>', 'where to write the sample spec', 'team.yaml')
+    .action(async (dir: string | undefined, _o, cmd: Command) => {
+      const { initCommand } = await import('./commands/init.js');
+      await initCommand(dir, cmd.opts());
+    });
+
+  common(program.command('run').argument('<spec>', 'team spec file (JSON or YAML)'))
+    .description('run a team from a spec file with live progress; results stay in the workspace')
+    .addHelpText('after', '\nExit status: 0 when every task completed, 1 when the run failed, stalled or was cut short, 2 for a bad spec.')
+    .action(async (spec: string, _o, cmd: Command) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand(spec, globals(cmd), cmd.getOptionValueSource('workspace') !== 'default');
+    });
+
+  common(program.command('worker'))
+    .description('join a workspace as one agent, from this process; exits when no work is left for it')
+    .requiredOption('--id <id>', 'agent id')
+    .requiredOption('--role <role>', 'lead, worker, reviewer or specialist')
+    .option('--specialty <name>', "a specialist's specialty (security, performance, docs, ...)")
+    .option('--model <spec>', 'offline, offline:<seed>, anthropic:<model>, openai:<model>', 'offline')
+    .option('--concurrency <n>', 'tasks at once', int('--concurrency'))
+    .option('--lease-ms <ms>', 'lease of each claim', int('--lease-ms'))
+    .option('--take-plain-tasks', 'a specialist also takes tasks that require nothing')
+    .option('--max-tokens <n>', 'output tokens per model call', int('--max-tokens'))
+    .option('--latency <ms>', 'simulated latency of the offline model: ms, or min-max (demos, chaos tests)')
+    .option('--follow', 'keep waiting for new work instead of exiting when idle')
+    .action(async (_o, cmd: Command) => {
+      const { workerCommand } = await import('./commands/worker.js');
+      process.exitCode = await workerCommand(cmd.opts());
+    });
+
+  common(program.command('status'))
+    .description('tasks by state, the agents seen and their last report, and the tasks')
+    .option('--status <state>', 'only tasks in this state')
+    .option('--limit <n>', 'at most this many tasks', int('--limit'))
+    .action(async (_o, cmd: Command) => {
+      const { statusCommand } = await import('./commands/status.js');
+      await statusCommand(cmd.opts());
+    });
+
+  const tasks = program.command('tasks').description('add, list, show, cancel and retry tasks');
+  common(tasks.command('add').argument('<description>', 'what to do'))
+    .description('add a task and print its id')
+    .option('--id <id>', 'your own id (default: generated)')
+    .option('--deps <ids>', 'comma-separated ids of tasks that must complete first')
+    .option('--requires <name>', 'a role or specialty the claimer must have')
+    .option('--type <type>', 'task, plan, review, synthesize, ... (default task)')
+    .option('--priority <n>', 'higher runs first', int('--priority'))
+    .option('--max-attempts <n>', 'attempts before it fails for good', int('--max-attempts'))
+    .option('--review', 'hold the result for a reviewer')
+    .option('--key <key>', 'idempotency key: adding the same key again yields the same task')
+    .option('--metadata <json>', 'a JSON object carried with the task')
+    .action(async (description: string, _o, cmd: Command) => {
+      const { taskAddCommand } = await import('./commands/tasks.js');
+      await taskAddCommand(description, cmd.opts());
+    });
+  common(tasks.command('list'))
+    .description('list tasks')
+    .option('--status <states>', 'comma-separated states')
+    .option('--type <type>', 'only this type')
+    .option('--owner <agent>', 'only tasks held or finished by this agent')
+    .option('--limit <n>', 'at most this many', int('--limit'))
+    .action(async (_o, cmd: Command) => {
+      const { taskListCommand } = await import('./commands/tasks.js');
+      await taskListCommand(cmd.opts());
+    });
+  common(tasks.command('show').argument('<id>', 'task id'))
+    .description('a task with its result, errors, feedback and history')
+    .action(async (id: string, _o, cmd: Command) => {
+      const { taskShowCommand } = await import('./commands/tasks.js');
+      await taskShowCommand(id, cmd.opts());
+    });
+  common(tasks.command('cancel').argument('<id>', 'task id'))
+    .description('cancel a task that is not finished (its dependents follow their policy)')
+    .option('--reason <text>', 'why')
+    .action(async (id: string, _o, cmd: Command) => {
+      const { taskCancelCommand } = await import('./commands/tasks.js');
+      await taskCancelCommand(id, cmd.opts());
+    });
+  common(tasks.command('retry').argument('<id>', 'task id'))
+    .description('put a failed, blocked or cancelled task back in line with fresh attempts')
+    .action(async (id: string, _o, cmd: Command) => {
+      const { taskRetryCommand } = await import('./commands/tasks.js');
+      await taskRetryCommand(id, cmd.opts());
+    });
+
+  common(program.command('send').argument('<text>', 'the message'))
+    .description("send a message to an agent, or to everyone with --to '*'")
+    .requiredOption('--to <agent>', "recipient agent id, or '*' for every agent")
+    .option('--from <id>', 'sender id', 'cli')
+    .option('--kind <kind>', 'message kind', 'text')
+    .option('--task <id>', 'the task it is about')
+    .option('--json-body', 'parse <text> as JSON')
+    .action(async (text: string, _o, cmd: Command) => {
+      const { sendCommand } = await import('./commands/messages.js');
+      await sendCommand(text, cmd.opts());
+    });
+
+  common(program.command('inbox').argument('<agent>', 'agent id'))
+    .description("an agent's unread messages (left unread unless --ack)")
+    .option('--all', 'read messages too')
+    .option('--ack', 'mark the shown messages read')
+    .option('--limit <n>', 'at most this many', int('--limit'))
+    .action(async (agent: string, _o, cmd: Command) => {
+      const { inboxCommand } = await import('./commands/messages.js');
+      await inboxCommand(agent, cmd.opts());
+    });
+
+  common(program.command('events'))
+    .description('the event log, merged across processes in time order')
+    .option('-f, --follow', 'keep printing new events')
+    .option('--since <when>', 'only newer events: -10m, -2h, an ISO date or epoch ms')
+    .option('--type <types>', 'comma-separated event types')
+    .option('--task <id>', 'only this task')
+    .option('--agent <id>', 'only this agent')
+    .option('--limit <n>', 'only the last n', int('--limit'))
+    .action(async (_o, cmd: Command) => {
+      const { eventsCommand } = await import('./commands/events.js');
+      await eventsCommand(cmd.opts());
+    });
+
+  common(program.command('watch'), { json: false })
+    .description('a live dashboard: agents and what each is doing, tasks by state, recent events, tokens and cost')
+    .option('--once', 'print one frame and exit')
+    .option('--interval <ms>', 'refresh interval', int('--interval'), 500)
+    .action(async (_o, cmd: Command) => {
+      const { watchCommand } = await import('./commands/watch.js');
+      await watchCommand(cmd.opts());
+    });
+
+  common(program.command('recover'))
+    .description('take over expired leases, repair interrupted transitions, sweep temp files, report quarantined files')
+    .action(async (_o, cmd: Command) => {
+      const { recoverCommand } = await import('./commands/recover.js');
+      await recoverCommand(cmd.opts());
+    });
+
+  common(program.command('export'), { json: false })
+    .description("a report of the run's tasks, results, reviews, usage and cost")
+    .option('--format <format>', 'json or md', 'md')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (_o, cmd: Command) => {
+      const { exportCommand } = await import('./commands/export.js');
+      await exportCommand(cmd.opts());
+    });
+
+  return program;
+}
+
+/** Bad input (exit 2) as opposed to a failure while running (exit 1). */
+function isInputError(err: unknown): boolean {
+  return (
+    err instanceof ValidationError ||
+    err instanceof TaskNotFoundError ||
+    err instanceof TaskStateError ||
+    err instanceof ModelConfigError ||
+    (err instanceof Error && err.name === 'WorkspaceError')
+  );
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  const red = (s: string) => (process.stderr.isTTY && !process.env.NO_COLOR ? `\x1b[31m${s}\x1b[0m` : s);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; anything else is bad usage (commander printed why).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof CliError) {
+      process.stderr.write(`${red('error:')} ${message}\n`);
+      return err.exitCode;
+    }
+    if (isInputError(err)) {
+      process.stderr.write(`${red('error:')} ${message}\n`);
+      return 2;
+    }
+    process.stderr.write(`${red('error:')} ${message}\n`);
+    if (process.env.AGENT_TEAM_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    else if (!(err instanceof AgentTeamError)) process.stderr.write('(set AGENT_TEAM_DEBUG=1 for the stack trace)\n');
+    return 1;
+  }
+}
+
+process.exitCode = await main();

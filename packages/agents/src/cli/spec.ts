@@ -1,0 +1,257 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ID_PATTERN, ValidationError } from '@agent-team/core';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { AGENT_ROLES } from '../agent/roles.js';
+
+/**
+ * The team spec file: a documented, schema-validated description of a run
+ * (agents, tasks or a goal, Mixture-of-Agents tasks, budgets, timeouts), in
+ * JSON or YAML. See docs/spec.md.
+ */
+
+const id = z.string().regex(ID_PATTERN, 'must be 1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit');
+
+const duration = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a number of ms, or a duration like "90s", "10m", "1h"'),
+]);
+
+/** A model: a spec string (`offline`, `offline:7`, `anthropic:<model>`, `openai:<model>`), or one with options. */
+const modelRef = z.union([
+  z.string().min(1),
+  z
+    .object({
+      spec: z.string().min(1),
+      /** Offline model only: simulated latency in ms, fixed or [min, max]. */
+      latencyMs: z.union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])]).optional(),
+      /** Offline model only: share of calls that fail (retryably). */
+      failureRate: z.number().min(0).max(1).optional(),
+      /** Offline model only: reviews asking for changes before approving. */
+      reviewChangesFirst: z.number().int().nonnegative().optional(),
+      /** OpenAI-compatible servers: the base URL (Ollama, vLLM, LM Studio). */
+      baseURL: z.string().url().optional(),
+      maxConcurrency: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+]);
+
+const agentSchema = z
+  .object({
+    id,
+    role: z.enum(AGENT_ROLES as unknown as [string, ...string[]]),
+    model: modelRef,
+    specialty: id.optional(),
+    takePlainTasks: z.boolean().optional(),
+    concurrency: z.number().int().min(1).max(256).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().positive().optional(),
+    system: z.string().min(1).optional(),
+  })
+  .strict();
+
+const taskSchema = z
+  .object({
+    id: id.optional(),
+    description: z.string().min(1),
+    dependencies: z.array(id).optional(),
+    requires: id.optional(),
+    type: id.optional(),
+    priority: z.number().int().min(-999_999).max(999_999).optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    review: z.boolean().optional(),
+    allowFailed: z.boolean().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+const proposerSchema = z
+  .object({
+    id: id.optional(),
+    model: z.string().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    system: z.string().min(1).optional(),
+  })
+  .strict();
+
+const moaSchema = z
+  .object({
+    id: id.optional(),
+    prompt: z.string().min(1),
+    proposers: z.union([
+      z.array(proposerSchema).min(1),
+      z
+        .object({
+          samples: z.number().int().min(1).max(64),
+          model: z.string().min(1).optional(),
+          temperature: z.number().min(0).max(2).optional(),
+          system: z.string().min(1).optional(),
+        })
+        .strict(),
+    ]),
+    aggregator: z
+      .object({ model: z.string().min(1).optional(), temperature: z.number().min(0).max(2).optional(), system: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    layers: z.number().int().min(1).max(8).optional(),
+    mode: z.enum(['synthesize', 'vote', 'select']).optional(),
+    minSuccessful: z.number().int().min(1).optional(),
+    maxReferenceChars: z.number().int().min(100).optional(),
+    dependencies: z.array(id).optional(),
+  })
+  .strict();
+
+export const specSchema = z
+  .object({
+    /** Format version of the spec file. */
+    version: z.literal(1).optional(),
+    /** Workspace folder (relative to the spec file) or a redis:// URL; --workspace / --backend override it. */
+    workspace: z.string().min(1).optional(),
+    team: z.object({ id: id.optional() }).strict().optional(),
+    agents: z.array(agentSchema).min(1, 'a team needs at least one agent'),
+    goal: z.string().min(1).optional(),
+    tasks: z.array(taskSchema).optional(),
+    moa: z.array(moaSchema).optional(),
+    budget: z.object({ maxTokens: z.number().int().positive().optional(), maxUsd: z.number().positive().optional() }).strict().optional(),
+    timeout: duration.optional(),
+    leaseMs: z.number().int().min(100).optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    maxReviewRounds: z.number().int().min(1).optional(),
+    reviewLimit: z.enum(['fail', 'approve']).optional(),
+    /** Record or replay model answers (reproducible experiments). */
+    cache: z
+      .object({ mode: z.enum(['off', 'record', 'replay', 'auto']), dir: z.string().min(1) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type TeamSpec = z.infer<typeof specSchema>;
+export type AgentSpec = z.infer<typeof agentSchema>;
+export type ModelRef = z.infer<typeof modelRef>;
+
+/** A spec file that cannot be used: names the file, the field and the problem. */
+export class SpecError extends ValidationError {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file} is not a valid team spec:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads and validates a spec file (JSON, or YAML by extension or content). Throws {@link SpecError}. */
+export function loadSpec(file: string): TeamSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpecError(file, [`cannot read it: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`]);
+  }
+  let data: unknown;
+  const ext = path.extname(file).toLowerCase();
+  try {
+    data = ext === '.json' ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+  } catch (err) {
+    throw new SpecError(file, [`not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return validateSpec(data, file);
+}
+
+export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
+  const parsed = specSchema.safeParse(data);
+  if (!parsed.success) throw new SpecError(file, parsed.error.issues.map((issue) => describeIssue(issue, data)));
+  const spec = parsed.data;
+  const problems: string[] = [];
+  const agentIds = new Set<string>();
+  spec.agents.forEach((agent, i) => {
+    if (agentIds.has(agent.id)) problems.push(`agents[${i}].id: "${agent.id}" is used twice`);
+    agentIds.add(agent.id);
+    if (agent.role === 'specialist' && !agent.specialty) problems.push(`agents[${i}].specialty: a specialist needs a specialty (e.g. security)`);
+    if (agent.role !== 'specialist' && agent.specialty) problems.push(`agents[${i}].specialty: only specialists have a specialty (role is ${agent.role})`);
+  });
+  const roles = new Set(spec.agents.map((a) => a.role));
+  if (spec.goal && !roles.has('lead')) problems.push('goal: planning a goal needs an agent with role "lead"');
+  if (spec.moa?.length && !roles.has('lead')) problems.push('moa: Mixture-of-Agents tasks need an agent with role "lead" to aggregate');
+  if (!spec.goal && !spec.tasks?.length && !spec.moa?.length) problems.push('give a goal, tasks or moa: there is nothing to do');
+  const taskIds = new Set<string>();
+  for (const [i, task] of (spec.tasks ?? []).entries()) {
+    if (task.id && taskIds.has(task.id)) problems.push(`tasks[${i}].id: "${task.id}" is used twice`);
+    if (task.id) taskIds.add(task.id);
+  }
+  for (const m of spec.moa ?? []) if (m.id) taskIds.add(m.id);
+  for (const [i, task] of (spec.tasks ?? []).entries()) {
+    for (const dep of task.dependencies ?? []) {
+      if (!taskIds.has(dep)) problems.push(`tasks[${i}].dependencies: "${dep}" is not the id of a task in this spec`);
+    }
+  }
+  for (const [i, m] of (spec.moa ?? []).entries()) {
+    for (const dep of m.dependencies ?? []) {
+      if (!taskIds.has(dep)) problems.push(`moa[${i}].dependencies: "${dep}" is not the id of a task in this spec`);
+    }
+  }
+  if (problems.length > 0) throw new SpecError(file, problems);
+  return spec;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {
+  const where = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  const value = valueAt(data, issue.path);
+  const got = value === undefined ? (issue.code === 'invalid_type' ? ' (missing)' : '') : isPrimitive(value) ? ` (got ${JSON.stringify(value)})` : '';
+  return `${where}: ${issue.message}${got}`;
+}
+
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = data;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
+}
+
+function formatPath(parts: ReadonlyArray<PropertyKey>): string {
+  return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+/** Milliseconds from a spec duration (`600000`, `"90s"`, `"10m"`). */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(value);
+  if (!match) throw new ValidationError(`invalid duration ${JSON.stringify(value)}`);
+  const n = Number(match[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(n * unit);
+}
+
+/** The sample spec `agent-team init` writes. */
+export const SAMPLE_SPEC = `# An agent-team spec: see docs/spec.md for every field.
+# Run it with: agent-team run team.yaml
+version: 1
+team:
+  id: sample
+agents:
+  - id: lead
+    role: lead
+    model: offline          # no key, no network; try anthropic:claude-sonnet-4-6 or openai:gpt-4.1-mini
+  - id: worker-1
+    role: worker
+    model: offline:1
+  - id: worker-2
+    role: worker
+    model: offline:2
+  - id: reviewer
+    role: reviewer
+    model: offline:3
+goal: Write a short design note on how leases keep a task queue safe when workers crash
+budget:
+  maxTokens: 200000
+timeout: 5m
+`;
