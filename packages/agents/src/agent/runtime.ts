@@ -58,6 +58,8 @@ export interface AgentRuntime {
   readonly agents: AgentDirectory;
   /** Records a team-level event (event log and in-process listeners). */
   emit(event: Omit<TeamEvent, 'ts' | 'writer' | 'seq'>): void;
+  /** Tells in-process listeners only (high-rate events such as streamed text, not worth the log). */
+  notify(event: Omit<TeamEvent, 'ts' | 'writer' | 'seq'>): void;
   /** Agents that should hear about completions and idleness. */
   leads(): readonly string[];
   /** Requirements (roles, specialties) that some agent of the team satisfies. */

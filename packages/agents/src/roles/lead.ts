@@ -36,7 +36,7 @@ export class LeadAgent extends Agent {
         return runSynthesize(task, ctx);
       case 'aggregate':
         if (isMoaAggregate(task)) {
-          return runMoaAggregate(this, task, ctx, (delta) => this.runtime.emit({ type: 'moa.delta', taskId: task.id, agentId: this.id, delta }));
+          return runMoaAggregate(this, task, ctx, (delta) => this.runtime.notify({ type: 'moa.delta', taskId: task.id, agentId: this.id, delta }));
         }
         return this.aggregate(task, ctx);
       default:

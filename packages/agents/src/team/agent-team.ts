@@ -195,6 +195,10 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       settings: this.settings,
       claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
       emit: (event) => this.backend.events.append(event),
+      notify: (event) => {
+        const full = { ts: Date.now(), writer: 'local', seq: 0, ...event } as TeamEvent;
+        this.emit(full.type, full);
+      },
       agents: this.backend.agents,
       leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
       capabilities: () => new Set([...this.agents.values()].flatMap((a) => a.capabilities())),
