@@ -271,7 +271,11 @@ export class Agent {
         await this.afterError(claim, err, loopSignal);
         return;
       }
-      if (claim.signal.aborted) return; // the lease was lost: whatever we produced is void
+      if (claim.signal.aborted) {
+        // The lease was lost while we worked: whatever we produced is void, another agent has the task.
+        runtime.emit({ type: 'task.lost', taskId: task.id, agentId: this.id, reason: errorMessage(claim.signal.reason) });
+        return;
+      }
       await this.record(claim, result);
     } catch (err) {
       // Recording itself failed (the lease was lost meanwhile, the workspace vanished): report and move on.
