@@ -332,8 +332,15 @@ describe('Codebase', () => {
       const result = await runTools(model, { messages: [{ role: 'user', content: 'edit a.ts' }] }, codebaseTools(codebase));
       const output = result.messages.find((m) => m.role === 'tool')?.content;
       expect(output).toMatch(/^error: write_file failed: write to "src\/a.ts" refused, nothing was written: .*was lost/);
+      // What a caller does next: take the lock again (it waits for the new holder), re-read, write.
+      await expect(codebase.lock('src/a.ts')).rejects.toBeInstanceOf(ResourceLockedError);
       await thief.release();
+      const again = await codebase.lock('src/a.ts');
+      expect(again).not.toBe(lock);
+      await codebase.write('src/a.ts', 'fresh edit\n');
+      expect(fs.readFileSync(path.join(root, 'src', 'a.ts'), 'utf8')).toBe('fresh edit\n');
       await codebase.unlockAll();
+      expect(locks.list()).toEqual([]);
     });
   });
 

@@ -421,6 +421,8 @@ export class Codebase {
     const key = this.locks.keyOf(this.confine(target).relative);
     const existing = this.heldLock(key);
     if (existing && !existing.lost) return existing;
+    // A lost lock is given up first (it cleans up only what is still ours), then taken afresh.
+    await existing?.release();
     const acquireOptions = { owner: this.owner, waitMs: options.waitMs ?? this.lockWaitMs };
     const lock = await this.locks.acquire(key, options.signal ? { ...acquireOptions, signal: options.signal } : acquireOptions);
     this.held.set(key, lock);

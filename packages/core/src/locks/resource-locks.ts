@@ -104,7 +104,7 @@ interface LockControl {
 /** What proper-lockfile reports through our `fs` when it wants to remove a stale lock folder. */
 const STALE_SIGNAL = 'EAGENTTEAM_STALE';
 
-/** Ids need not be path-safe to be agent names here, but they are shown in messages and stored; use the id rules. */
+/** Owners are agent ids, checked by the id rules: they are stored in owner records and shown in messages. */
 const OWNER_KIND = 'agent';
 
 /**
