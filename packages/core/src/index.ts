@@ -27,3 +27,22 @@ export {
   type FileBackendOptions,
   type OpenBackendOptions,
 } from './backend.js';
+export { PathOutsideRootError, ResourceLockedError, ResourceLockLostError, describeHolder, type LockHolder } from './locks/lock-errors.js';
+export {
+  realRoot,
+  isInside,
+  confinedSegments,
+  resolveConfined,
+  assertOpenedInside,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  type ConfinedPath,
+} from './locks/path-confinement.js';
+export {
+  ResourceLocks,
+  ResourceLock,
+  DEFAULT_LOCK_FOLDER,
+  type ResourceLocksOptions,
+  type AcquireOptions,
+  type LockInfo,
+} from './locks/resource-locks.js';

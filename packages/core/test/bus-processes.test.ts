@@ -153,8 +153,11 @@ describe('message bus and wake-ups across processes', () => {
     opened.push(queue, ws);
     const ids = Array.from({ length: 300 }, (_, i) => `e-${i}`);
     await queue.addMany(ids.map((id, i) => ({ id, description: id, dependencies: i % 3 === 2 ? [`e-${i - 1}`] : [] })));
-    const startAt = String(Date.now() + 2000);
-    const workers = Array.from({ length: 4 }, (_, i) => spawn(QUEUE, ['drain', `ev${i}`], { START_AT: startAt, IDLE_MS: '800' }));
+    // Every worker must take part, so they start together once all are up (a fixed start time is too early under load).
+    const go = path.join(dir, 'go');
+    const workers = Array.from({ length: 4 }, (_, i) => spawn(QUEUE, ['drain', `ev${i}`], { GO_FILE: go, IDLE_MS: '800' }));
+    await Promise.all(workers.map((w) => w.waitFor((line) => line === 'ready')));
+    fs.writeFileSync(go, '');
     await Promise.all(workers.map((w) => w.exited));
     const events = EventLog.read(path.join(dir, 'events'));
     expect(listDir(path.join(dir, 'events')).length).toBe(5);
