@@ -279,6 +279,37 @@ describe('AgentTeam', () => {
     expect(summary.tasks.find((t) => t.id === 'after')?.reason).toMatch(/waiting for "legal" \(ready\)/);
   });
 
+  it('gives an agent with a codebase confined file tools, and a scratch folder of its own', async () => {
+    const team = newTeam();
+    const code = path.join(dir, 'code');
+    fs.mkdirSync(path.join(code, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(code, 'src', 'auth.ts'), 'export const secret = process.env.TOKEN;\n');
+    const seen: Array<{ tools: string[]; workdir?: string }> = [];
+    class Inspector extends Agent {
+      override async execute(task: TaskRecord, ctx: TaskContext): Promise<unknown> {
+        seen.push({ tools: ctx.tools.map((t) => t.name), ...(ctx.workdir ? { workdir: ctx.workdir } : {}) });
+        const listed = await ctx.codebase!.list('src');
+        await expect(ctx.codebase!.read('../../etc/passwd')).rejects.toThrow(/outside/);
+        return listed.entries.map((e) => e.path);
+      }
+    }
+    team.addAgent(new Inspector('inspector', 'worker', offlineModel(), { codebase: { root: code }, workdir: true }));
+    team.addAgent('auditor', AgentRole.SPECIALIST, offlineModel(), { specialty: 'security', codebase: { root: code } });
+    await team.addTask('List the source files', { id: 'list' });
+    await team.addTask('Audit src/auth.ts for secrets handling', { id: 'audit', requires: 'security' });
+    const summary = await team.run({ timeoutMs: 10_000, handleSignals: false });
+    expect(summary.status).toBe('completed');
+    expect(seen[0]?.tools).toEqual(['read_file', 'list_files', 'search_code']);
+    expect(seen[0]?.workdir).toBe(path.join(fs.realpathSync(code), '.agents', 'inspector'));
+    expect(fs.statSync(seen[0]!.workdir!).isDirectory()).toBe(true);
+    expect(summary.tasks.find((t) => t.id === 'list')?.result).toEqual(['src/auth.ts']);
+    // The specialist's model called the tools (the offline model does when tools are offered).
+    const audit = summary.tasks.find((t) => t.id === 'audit');
+    expect(audit?.status).toBe('completed');
+    const calls = events(['model.call']).filter((e) => e.agentId === 'auditor');
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('refuses bad agents and options with clear errors', () => {
     const team = newTeam();
     expect(() => team.addAgent('../x', AgentRole.WORKER, offlineModel())).toThrow(/invalid agent id/);

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import {
   AbortError,
   type AgentRecord,
@@ -8,9 +9,13 @@ import {
   ValidationError,
   assertValidId,
   errorMessage,
+  ResourceLocks,
   type TaskRecord,
 } from '@agent-team/core';
-import { type Attribution, type LanguageModel, withUsage } from '../models/index.js';
+import { Codebase } from '../codebase/codebase.js';
+import { codebaseTools } from '../codebase/codebase-tools.js';
+import { agentWorkdir } from '../codebase/agent-workdir.js';
+import { type Attribution, type ExecutableTool, type LanguageModel, runTools, withUsage } from '../models/index.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
 import type { AgentRuntime } from './runtime.js';
@@ -33,6 +38,33 @@ export interface AgentOptions {
   types?: readonly string[];
   /** Extra requirements this agent satisfies (beyond its role and specialty). */
   capabilities?: readonly string[];
+  /**
+   * A codebase this agent works on: its model gets `read_file`, `list_files`,
+   * `search_code` (and `write_file` with `allowWrite`) confined to `root`;
+   * writes take resource locks shared by every agent using the same `lockDir`.
+   */
+  codebase?: { root: string; allowWrite?: boolean; lockDir?: string };
+  /**
+   * A scratch folder of the agent's own, `<base>/.agents/<id>` (in
+   * `context.workdir`): `true` puts it under the codebase root (or the
+   * current folder), a string names the base. @default none
+   */
+  workdir?: boolean | string;
+  /** Model/tool round trips per task when tools are available. @default 8 */
+  maxSteps?: number;
+}
+
+const sharedLocks = new Map<string, ResourceLocks>();
+
+/** One ResourceLocks per (root, lock folder) in a process, so its agents see each other's locks at once. */
+function locksFor(root: string, lockDir?: string): ResourceLocks {
+  const key = `${path.resolve(root)}\0${lockDir ? path.resolve(lockDir) : ''}`;
+  let locks = sharedLocks.get(key);
+  if (!locks) {
+    locks = new ResourceLocks({ root, ...(lockDir ? { lockDir } : {}) });
+    sharedLocks.set(key, locks);
+  }
+  return locks;
 }
 
 export interface RunLoopOptions {
@@ -71,6 +103,10 @@ export class Agent {
   private lastReport: { status: AgentRecord['status']; at: number; current: string } | null = null;
   /** Tasks this agent finished, for the summary. */
   completedCount = 0;
+  /** The codebase this agent works on, if any. */
+  readonly codebase: Codebase | undefined;
+  /** The tools its model may call. */
+  readonly tools: ExecutableTool[];
 
   constructor(id: string, role: AgentRole, model: LanguageModel, options: AgentOptions = {}) {
     assertValidId('agent', id);
@@ -90,6 +126,22 @@ export class Agent {
     this.model = model;
     this.options = options;
     this.concurrency = concurrency;
+    this.codebase = options.codebase
+      ? new Codebase(options.codebase.root, {
+          owner: id,
+          allowWrite: options.codebase.allowWrite ?? false,
+          locks: locksFor(options.codebase.root, options.codebase.lockDir),
+        })
+      : undefined;
+    this.tools = this.codebase ? codebaseTools(this.codebase) : [];
+  }
+
+  /** The agent's scratch folder (created on first use), or undefined without the `workdir` option. */
+  workdir(): string | undefined {
+    const opt = this.options.workdir;
+    if (!opt) return undefined;
+    const base = typeof opt === 'string' ? opt : (this.options.codebase?.root ?? process.cwd());
+    return agentWorkdir(base, this.id);
   }
 
   /** What this agent claims: its role's filter, adjusted by its options. */
@@ -125,14 +177,20 @@ export class Agent {
    * dependencies' results, earlier feedback and messages in the prompt.
    */
   async execute(task: TaskRecord, ctx: TaskContext): Promise<unknown> {
-    const response = await ctx.model.generate({
+    const request = {
       system: this.systemPrompt(),
-      messages: [{ role: 'user', content: taskPrompt(task, ctx) }],
+      messages: [{ role: 'user' as const, content: taskPrompt(task, ctx) }],
       purpose: 'task',
       signal: ctx.signal,
       ...(this.options.temperature !== undefined ? { temperature: this.options.temperature } : {}),
       ...(this.options.maxTokens !== undefined ? { maxTokens: this.options.maxTokens } : {}),
-    });
+    };
+    if (ctx.tools.length > 0) {
+      // With a codebase, the model reads (and maybe edits) the code through its tools.
+      const result = await runTools(ctx.model, request, ctx.tools, { maxSteps: this.options.maxSteps ?? 8 });
+      return result.response.text;
+    }
+    const response = await ctx.model.generate(request);
     return response.text;
   }
 
@@ -375,6 +433,9 @@ export class Agent {
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
+      tools: this.tools,
+      ...(this.codebase ? { codebase: this.codebase } : {}),
+      ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,
       defer: (deps) => new Deferral(deps),
     };

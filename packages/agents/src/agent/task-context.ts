@@ -1,5 +1,6 @@
 import type { Message, MessageKind, TaskInput, TaskRecord, TaskStatus } from '@agent-team/core';
-import type { Attribution, LanguageModel } from '../models/index.js';
+import type { Codebase } from '../codebase/codebase.js';
+import type { Attribution, ExecutableTool, LanguageModel } from '../models/index.js';
 
 /** A dependency of the task at hand, as the agent sees it. */
 export interface DependencyResult {
@@ -36,6 +37,12 @@ export interface TaskContext {
   addTasks(inputs: readonly TaskInput[]): Promise<TaskRecord[]>;
   /** Sends a message from this agent about this task. */
   send(to: string, body: unknown, kind?: MessageKind): Promise<Message>;
+  /** Tools the agent's model may call (the codebase's file tools), for `runTools`. */
+  readonly tools: readonly ExecutableTool[];
+  /** The codebase the agent works on, if it has one. */
+  readonly codebase?: Codebase;
+  /** The agent's own scratch folder, with the `workdir` option. */
+  readonly workdir?: string;
   /** Reads any task of the queue. */
   get(taskId: string): Promise<TaskRecord | null>;
   /** Wraps another model so its calls are counted for this task (plus extra attribution, e.g. a MoA layer). */
