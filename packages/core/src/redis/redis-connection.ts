@@ -87,8 +87,12 @@ export class RedisConnection {
       lazyConnect: true,
       // Commands fail after two reconnect attempts; call() then waits and retries them itself.
       maxRetriesPerRequest: 2,
-      // A command in flight when the connection drops is retried by call(), which knows it is idempotent.
-      autoResendUnfulfilledCommands: false,
+      // A command in flight when the connection drops is sent again after the
+      // reconnect. That is safe only because every script is idempotent: a
+      // repeated claim (same claim id) hands back the grant its first run made,
+      // a repeated commit answers DONE. (Turned off, ioredis would leave such
+      // a command's promise pending forever.)
+      autoResendUnfulfilledCommands: true,
       retryStrategy: (times: number) => Math.min(25 * times, 500),
       connectionName: `agent-team:${namespace}`,
       ...options.redisOptions,
