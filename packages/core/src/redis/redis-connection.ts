@@ -105,8 +105,11 @@ export class RedisConnection {
       await withTimeout(client.connect(), options.connectTimeoutMs ?? 10_000, 'connecting');
     } catch (err) {
       client.disconnect();
+      // The connection error event often says more ("NOAUTH ...") than the rejection ("Connection is closed.").
+      const why = conn.redact(errorMessage(err));
+      const detail = conn.lastError && conn.lastError !== why ? `${why} (${conn.lastError})` : why;
       throw new BackendUnavailableError(
-        `cannot connect to Redis at ${conn.location}: ${conn.redact(errorMessage(err))}; check that redis-server is running there and that the URL (and its password) is right`,
+        `cannot connect to Redis at ${conn.location}: ${detail}; check that redis-server is running there and that the URL (and its password) is right`,
       );
     }
     await conn.startSubscriber();
