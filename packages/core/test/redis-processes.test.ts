@@ -223,12 +223,16 @@ if (!REDIS_SERVER) {
       const ids = Array.from({ length: 400 }, (_, i) => `p-${i}`);
       await queue.addMany(ids.map((id) => ({ id, description: id })));
       const workers = [0, 1].map((i) => spawnWorker(['drain', `cut-${i}`], { IDLE_MS: '1500', WORK_MS: '1' }, proxy.url));
+      // Opening fails fast by design; the cuts hit workers that are connected and working.
+      await Promise.all(workers.map((w) => w.waitFor((l) => l.startsWith('done '))));
       for (let round = 0; round < 6; round++) {
         await new Promise((resolve) => setTimeout(resolve, 120));
         proxy.cutAll();
       }
       const results = await Promise.all(workers.map((w) => w.exited));
       expect(results.every((r) => r.code === 0), workers.map((w) => w.stderr()).join('\n')).toBe(true);
+      // The cuts hit live connections (each worker has a command and a subscriber connection).
+      expect(proxy.cuts).toBeGreaterThan(3 + 6);
       const done = doneLines(workers);
       expect(done.sort()).toEqual([...ids, 'c'].sort());
       expect(await queue.counts()).toMatchObject({ completed: 403, claimed: 0, ready: 0 });

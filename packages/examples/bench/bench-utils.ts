@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
-/** Bundles a TypeScript entry point into `packages/examples/.bench/<name>.mjs` and returns its path. */
-export async function bundle(entry: string): Promise<string> {
+/**
+ * Bundles a TypeScript entry point into `packages/examples/.bench/<name>.mjs` and returns its path.
+ * `external` packages are loaded from node_modules at run time instead (the Redis client and BullMQ,
+ * which a file-backend run never loads).
+ */
+export async function bundle(entry: string, external: string[] = []): Promise<string> {
   const outfile = path.join(import.meta.dirname, '..', '.bench', `${path.basename(entry, '.ts')}.mjs`);
   await build({
     entryPoints: [entry],
@@ -13,6 +17,7 @@ export async function bundle(entry: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     logLevel: 'error',
+    external,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return outfile;
