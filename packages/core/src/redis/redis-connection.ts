@@ -1,5 +1,5 @@
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
-import { AbortError, BackendUnavailableError, ValidationError, errorMessage } from '../errors.js';
+import { AbortError, BackendUnavailableError, errorMessage } from '../errors.js';
 import { assertValidId } from '../ids.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
@@ -295,10 +295,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       },
     );
   });
-}
-
-/** Checks a namespace early, with the backend's wording. */
-export function assertNamespace(namespace: unknown): asserts namespace is string {
-  if (typeof namespace !== 'string') throw new ValidationError(`the Redis namespace must be a string, got ${typeof namespace}`);
-  assertValidId('team namespace', namespace);
 }
