@@ -112,7 +112,14 @@ export class RedisConnection {
         `cannot connect to Redis at ${conn.location}: ${detail}; check that redis-server is running there and that the URL (and its password) is right`,
       );
     }
-    await conn.startSubscriber();
+    try {
+      await conn.startSubscriber();
+    } catch (err) {
+      await conn.close();
+      throw new BackendUnavailableError(
+        `cannot subscribe to wake-ups on Redis at ${conn.location}: ${conn.redact(errorMessage(err))}; check the server's client limits (maxclients)`,
+      );
+    }
     return conn;
   }
 

@@ -91,7 +91,8 @@ export class RedisTaskStore implements TaskStore {
     return spec;
   }
 
-  private toRecord(values: unknown): TaskRecord | null {
+  /** A record from the fields of a task hash (RECORD_FIELDS order); `known` skips parsing a spec the caller holds. */
+  private toRecord(values: unknown, known?: TaskSpec): TaskRecord | null {
     if (!Array.isArray(values)) return null;
     const f: Fields = {};
     RECORD_FIELDS.forEach((name, i) => {
@@ -99,7 +100,7 @@ export class RedisTaskStore implements TaskStore {
       f[name] = value ?? null;
     });
     if (!f.spec) return null;
-    const spec = this.parseSpec(f.spec);
+    const spec = known ?? this.parseSpec(f.spec);
     const status = (f.status ?? 'pending') as TaskStatus;
     const holds = status === 'claimed' || status === 'review' || status === 'completed' || status === 'failed' || status === 'cancelled';
     const extra = f.extra ? f.extra.split(' ') : [];
@@ -134,8 +135,8 @@ export class RedisTaskStore implements TaskStore {
     return record;
   }
 
-  private recordOf(values: unknown, what: string): TaskRecord {
-    const record = this.toRecord(values);
+  private recordOf(values: unknown, what: string, known?: TaskSpec): TaskRecord {
+    const record = this.toRecord(values, known);
     if (!record) throw new AgentTeamError(`the Redis backend returned no record for ${what}`);
     return record;
   }
@@ -183,10 +184,11 @@ export class RedisTaskStore implements TaskStore {
         }));
       if (todo.length === 0) return outcomes as AddOutcome[];
       const args: Array<string | number> = [todo.length];
-      for (const { spec } of todo) {
+      const texts = todo.map(({ spec }) => JSON.stringify(spec));
+      for (const [i, { spec }] of todo.entries()) {
         args.push(
           spec.id,
-          JSON.stringify(spec),
+          texts[i]!,
           spec.idempotencyKey === null ? '' : keyHash(spec.idempotencyKey),
           spec.dependencies.join(' '),
           laneOf(spec),
@@ -212,10 +214,9 @@ export class RedisTaskStore implements TaskStore {
         if (kind === 'new') {
           const spec = item.spec;
           outcomes[item.index] = {
-            record: this.recordOf([JSON.stringify(spec), data, '1', null, null, null, null, null, null, null, null, null], spec.id),
+            record: this.recordOf([texts[i]!, data, '1', null, null, null, null, null, null, null, null, null], spec.id, spec),
             created: true,
           };
-          this.specCache.set(JSON.stringify(spec), spec);
         } else {
           outcomes[item.index] = { record: this.recordOf(data, item.spec.id), created: kind === 'resent' };
         }

@@ -121,12 +121,17 @@ local function unindex(id, status)
   end
 end
 
+-- Into its lane's ready index (the task hash's status is the caller's to set).
+local function index_ready(lane, rm, prio)
+  redis.call('ZADD', P .. 'ready:' .. lane, prio, rm)
+  redis.call('SADD', P .. 'lanes', lane)
+  WAKE = true
+end
+
 local function make_ready(id)
   local f = redis.call('HMGET', tk(id), 'lane', 'rm', 'prio')
-  redis.call('ZADD', P .. 'ready:' .. f[1], f[3], f[2])
-  redis.call('SADD', P .. 'lanes', f[1])
+  index_ready(f[1], f[2], f[3])
   redis.call('HSET', tk(id), 'status', 'ready', 'notBefore', '')
-  WAKE = true
 end
 
 local function set_status(id, status)
@@ -347,18 +352,19 @@ for i = 1, n do
   if outcome[i][1] == 'new' then
     local id, deps = arg(i, 1), arg(i, 4)
     local h = tk(id)
-    redis.call('HSET', h, 'spec', arg(i, 2), 'status', 'pending', 'attempt', 1, 'lane', arg(i, 5), 'prio', arg(i, 6),
-      'rm', arg(i, 7), 'deps', deps, 'allowFailed', arg(i, 8), 'maxAttempts', arg(i, 9), 'rbase', arg(i, 10),
-      'rmax', arg(i, 11), 'leaseMs', arg(i, 12), 'budgetStart', 0)
+    -- One write of the whole task, with the status it starts in.
+    redis.call('HSET', h, 'spec', arg(i, 2), 'status', deps == '' and 'ready' or 'pending', 'attempt', 1, 'lane', arg(i, 5),
+      'prio', arg(i, 6), 'rm', arg(i, 7), 'deps', deps, 'allowFailed', arg(i, 8), 'maxAttempts', arg(i, 9),
+      'rbase', arg(i, 10), 'rmax', arg(i, 11), 'leaseMs', arg(i, 12), 'budgetStart', 0)
     redis.call('ZADD', P .. 'all', 0, id)
     if arg(i, 3) ~= '' then redis.call('HSET', P .. 'idem', arg(i, 3), id) end
     ev('task.added', id, arg(i, 13))
     if deps == '' then
-      make_ready(id)
+      index_ready(arg(i, 5), arg(i, 7), arg(i, 6))
       ev('task.ready', id, ',"attempt":1')
     else
       for dep in string.gmatch(deps, '%S+') do redis.call('SADD', P .. 'rdeps:' .. dep, id) end
-      set_status(id, 'pending')
+      redis.call('ZADD', P .. 'st:pending', 0, id)
       evaluate(id)
     end
   end
@@ -389,20 +395,21 @@ if prev then
   end
 end
 promote_due()
-local best, bestScore, bestLane = nil, nil, nil
+local best, bestScore, bestLane, bestLast = nil, nil, nil, false
 for _, lane in ipairs(accepted_lanes(ARGV[9], ARGV[10], ARGV[11])) do
-  local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, 0, 'WITHSCORES')
+  -- Two members: whether taking the head empties the lane comes for free.
+  local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, 1, 'WITHSCORES')
   if head[1] then
     local score = tonumber(head[2])
     if best == nil or score < bestScore or (score == bestScore and head[1] < best) then
-      best, bestScore, bestLane = head[1], score, lane
+      best, bestScore, bestLane, bestLast = head[1], score, lane, head[3] == nil
     end
   end
 end
 if not best then return { 'NONE', '', {}, flush() } end
 local id = string.sub(best, string.find(best, ':', 1, true) + 1)
 redis.call('ZREM', P .. 'ready:' .. bestLane, best)
-drop_lane_if_empty(bestLane)
+if bestLast then redis.call('SREM', P .. 'lanes', bestLane) end
 local h = tk(id)
 local f = redis.call('HMGET', h, 'attempt', 'leaseMs', 'spec', 'errors', 'reason', 'feedback', 'notBefore', 'finishedAt', 'extra')
 local attempt = tonumber(f[1])
