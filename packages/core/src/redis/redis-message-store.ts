@@ -69,6 +69,8 @@ export class RedisMessageStore implements MessageStore {
   }
 
   async receive(agentId: string, limit = Infinity): Promise<Message[]> {
+    if (limit <= 0) return [];
+    // 0 asks the script for every unread message.
     const n = Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 0;
     const reply = (await this.run('atReceive', [agentId, n])) as string[];
     return reply.map((json) => JSON.parse(json) as Message);
@@ -76,18 +78,7 @@ export class RedisMessageStore implements MessageStore {
 
   async ack(agentId: string, messageIds: readonly string[]): Promise<number> {
     if (messageIds.length === 0) return 0;
-    const reply = await this.conn.script('atAck', () => [
-      this.conn.prefix,
-      this.clock.now(),
-      '0',
-      '',
-      this.conn.eventsMaxLen,
-      agentId,
-      this.cutoff(),
-      this.archiveMaxMessages,
-      ...messageIds,
-    ]);
-    return Number(reply);
+    return Number(await this.run('atAck', [agentId, this.cutoff(), this.archiveMaxMessages, ...messageIds]));
   }
 
   async history(agentId: string, since: number, limit = Infinity): Promise<Message[]> {
