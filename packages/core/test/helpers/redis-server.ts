@@ -69,6 +69,10 @@ export class RedisServer {
     ];
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
+    // A test process that dies before its afterAll must not leave a server behind.
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 10_000;
