@@ -70,7 +70,10 @@ export class RedisServer {
     const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     // A test process that dies before its afterAll must not leave a server behind.
-    const killOnExit = () => proc.kill('SIGKILL');
+    const killOnExit = () => {
+      proc.kill('SIGKILL');
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    };
     process.once('exit', killOnExit);
     proc.once('exit', () => process.off('exit', killOnExit));
     let stderr = '';
