@@ -148,8 +148,14 @@ export class FileBackend implements Backend {
 }
 
 export interface OpenBackendOptions extends FileBackendOptions {
-  /** Names this team's keys in a shared Redis (`agent-team:<namespace>:...`). @default 'default' */
+  /** Names this team's keys in a shared Redis (`agent-team:{<namespace>}:...`). @default 'default' */
   namespace?: string;
+  /**
+   * Redis: how long a call waits for the server to come back (reconnect,
+   * restart) before failing with BackendUnavailableError. More options:
+   * `RedisBackend.open` from `@agent-team/core/redis`. @default 30000
+   */
+  reconnectTimeoutMs?: number;
 }
 
 type RedisOpener = (url: string, options: OpenBackendOptions) => Promise<Backend>;

@@ -102,6 +102,13 @@ export class PayloadTooLargeError extends ValidationError {
 /** The workspace folder is not usable: unknown format version, not a directory, ... */
 export class WorkspaceError extends AgentTeamError {}
 
+/**
+ * The storage backend (a Redis server) could not be reached, or stayed
+ * unreachable longer than the configured wait. Calls that fail with it are
+ * safe to repeat: the Redis backend's transitions are idempotent.
+ */
+export class BackendUnavailableError extends AgentTeamError {}
+
 /** Waiting was cut short by an AbortSignal. */
 export class AbortError extends AgentTeamError {
   constructor(message = 'the operation was aborted') {

@@ -2,17 +2,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
-/** Bundles a TypeScript entry point into `packages/examples/.bench/<name>.mjs` and returns its path. */
-export async function bundle(entry: string): Promise<string> {
-  const outfile = path.join(import.meta.dirname, '..', '.bench', `${path.basename(entry, '.ts')}.mjs`);
+/**
+ * Bundles a TypeScript entry point into `packages/examples/.bench/<name>.mjs` and returns its path.
+ * `external` packages are loaded from node_modules at run time instead (the Redis client and
+ * BullMQ): the bundle is then split at its dynamic imports (into `.bench/<name>/`), so a module
+ * imported only on demand keeps its imports of those packages to itself and a file-backend run
+ * never loads them.
+ */
+export async function bundle(entry: string, external: string[] = []): Promise<string> {
+  const name = path.basename(entry, '.ts');
+  const split = external.length > 0;
+  const outdir = path.join(import.meta.dirname, '..', '.bench', name);
+  const outfile = split ? path.join(outdir, `${name}.mjs`) : path.join(import.meta.dirname, '..', '.bench', `${name}.mjs`);
+  if (split) fs.rmSync(outdir, { recursive: true, force: true });
   await build({
     entryPoints: [entry],
-    outfile,
+    ...(split ? { outdir, splitting: true, entryNames: '[name]', chunkNames: 'chunk-[hash]', outExtension: { '.js': '.mjs' } } : { outfile }),
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     logLevel: 'error',
+    external,
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return outfile;

@@ -5,6 +5,12 @@
  *   queue-worker.ts <dir> <index> <processes> <share> <durable 0|1> <startAt>
  * or, for the raw filesystem baseline:
  *   queue-worker.ts --raw <dir> <index> <count> <startAt>
+ * or, the same workload on the Redis backend (a Redis counter is the barrier):
+ *   queue-worker.ts --redis <url> <namespace> <index> <processes> <share> <startAt>
+ * or, the peer: a plain BullMQ queue with no-op jobs (add them all, then one
+ * worker with the given concurrency processes them):
+ *   queue-worker.ts --bullmq <url> <queue name> <count> <concurrency> <startAt>
+ * Redis and BullMQ are imported only in their modes, so a file-backend run never loads them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +50,83 @@ if (argv[0] === '--raw') {
   }
   const ms = performance.now() - t0;
   console.log(JSON.stringify({ done: n, ms, exclUs: exclUs / n, renameUs: renameUs / n }));
+  process.exit(0);
+}
+
+if (argv[0] === '--redis') {
+  const [url, namespace, index, processes, share, startAt] = argv.slice(1) as [string, string, string, string, string, string];
+  const { RedisBackend } = await import('@agent-team/core/redis');
+  const backend = await RedisBackend.open(url, { namespace });
+  const queue = TaskQueue.open({ backend, autoHeartbeat: false });
+  const agentId = `bench-${index}`;
+  const n = Number(share);
+  const batch = 100;
+  await waitUntil(Number(startAt));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += batch) {
+    const size = Math.min(batch, n - i);
+    await queue.addMany(Array.from({ length: size }, (_, j) => ({ description: `no-op ${index}-${i + j}` })));
+  }
+  const tAdded = performance.now();
+  // Barrier: claim only once every process has added its share, so an empty claim means the queue is drained.
+  const barrierKey = `bench:{${namespace}}:added`;
+  await backend.connection.client.incr(barrierKey);
+  while (Number(await backend.connection.client.get(barrierKey)) < Number(processes)) await sleep(1);
+  const tBarrier = performance.now();
+  let done = 0;
+  for (;;) {
+    const claim = await queue.claim({ agentId });
+    if (!claim) break;
+    await claim.complete(null);
+    done += 1;
+  }
+  const tEnd = performance.now();
+  console.log(
+    JSON.stringify({
+      added: n,
+      done,
+      addMs: tAdded - t0,
+      barrierMs: tBarrier - tAdded,
+      drainMs: tEnd - tBarrier,
+      endAt: performance.timeOrigin + tEnd,
+      startAt: performance.timeOrigin + t0,
+      rssMb: process.memoryUsage().rss / 1048576,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+  await queue.close();
+  await backend.close();
+  process.exit(0);
+}
+
+if (argv[0] === '--bullmq') {
+  const [url, name, count, concurrency, startAt] = argv.slice(1) as [string, string, string, string, string];
+  const { Queue, Worker } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const connect = () => new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection: connect() });
+  const n = Number(count);
+  await waitUntil(Number(startAt));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 100) {
+    const size = Math.min(100, n - i);
+    await queue.addBulk(Array.from({ length: size }, (_, j) => ({ name: 'no-op', data: { i: i + j } })));
+  }
+  const tAdded = performance.now();
+  let done = 0;
+  let resolveDrained: () => void = () => {};
+  const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+  const worker = new Worker(name, async () => null, { connection: connect(), concurrency: Number(concurrency) });
+  worker.on('completed', () => {
+    done += 1;
+    if (done === n) resolveDrained();
+  });
+  await drained;
+  const tEnd = performance.now();
+  console.log(JSON.stringify({ added: n, done, addMs: tAdded - t0, drainMs: tEnd - tAdded, ms: tEnd - t0, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
   process.exit(0);
 }
 

@@ -1,5 +1,6 @@
 /**
  * pnpm bench:queue [--dir DIR] [--json] [--sizes 1000,10000,100000] [--procs 1,2,4] [--quick]
+ * pnpm bench:queue --backend redis://HOST:PORT [--json] [--sizes ...] [--procs ...] [--quick]
  *
  * End-to-end throughput of the file-backed task queue (add, claim, complete;
  * no-op work) with 1, 2 and 4 processes, at 1k, 10k and 100k tasks, in default
@@ -7,6 +8,10 @@
  * same folder in the same run. The headline is the ratio to that floor: the
  * disks here are shared and noisy, so absolute rates are quoted with the
  * folder's filesystem. Not a test: nothing here passes or fails.
+ *
+ * With --backend, the same workload runs on the Redis backend at that URL and,
+ * in the same run on the same server, a plain BullMQ queue with no-op jobs
+ * (one worker, concurrency 1 and 8) is the peer: the headline is the ratio to it.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,6 +29,7 @@ const { values } = parseArgs({
     procs: { type: 'string', default: '1,2,4' },
     'durable-sizes': { type: 'string', default: '1000,10000' },
     quick: { type: 'boolean', default: false },
+    backend: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -35,13 +41,18 @@ if (values.help) {
   --sizes LIST         task counts for default mode (default 1000,10000,100000)
   --procs LIST         process counts (default 1,2,4)
   --durable-sizes LIST task counts for durable mode (default 1000,10000)
-  --quick              1000 and 10000 tasks only, one repetition`);
+  --quick              1000 and 10000 tasks only, one repetition
+  --backend URL        run on the Redis backend at URL (redis://HOST:PORT), with BullMQ on the same server as the peer`);
   process.exit(0);
 }
 
 // Workers run as one bundled JavaScript file, as a deployed worker would: no
 // TypeScript loader in the measured processes (it alone costs ~40 MB of RSS).
-const WORKER = await bundle(path.join(import.meta.dirname, 'queue-worker.ts'));
+const WORKER = await bundle(path.join(import.meta.dirname, 'queue-worker.ts'), ['ioredis', 'bullmq']);
+if (values.backend) {
+  await runRedisBench(values.backend);
+  process.exit(0);
+}
 const base = path.resolve(values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'agent-team-bench-')));
 fs.mkdirSync(base, { recursive: true });
 const sizes = (values.quick ? '1000,10000' : values.sizes).split(',').map(Number);
@@ -190,4 +201,130 @@ if (!values.dir) fs.rmSync(base, { recursive: true, force: true });
 
 function fmt(value: number | null, digits = 0): string {
   return value === null ? 'n/a' : value.toFixed(digits);
+}
+
+/**
+ * The same add/claim/complete workload on the Redis backend, and BullMQ with
+ * no-op jobs on the same server as the peer, measured in the same run.
+ */
+async function runRedisBench(url: string): Promise<void> {
+  const say = (line: string) => (values.json ? process.stderr.write(`${line}\n`) : console.log(line));
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(url, { maxRetriesPerRequest: 2, lazyConnect: true });
+  admin.on('error', () => {});
+  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
+  try {
+    await admin.connect();
+  } catch (err) {
+    console.error(`cannot connect to ${shown}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const version = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown';
+  const config = async (name: string) => ((await admin.config('GET', name)) as string[])[1] ?? '?';
+  const persistence = `appendonly ${await config('appendonly')}, appendfsync ${await config('appendfsync')}, save "${await config('save')}"`;
+  const sizes = (values.quick ? '1000,10000' : values.sizes).split(',').map(Number);
+  const procs = values.procs.split(',').map(Number);
+  say(`agent-team queue benchmark on Redis: ${os.cpus().length} CPUs, Node ${process.version}`);
+  say(`server: ${shown}, Redis ${version} (${persistence})`);
+  say('');
+
+  let run = 0;
+  const dropKeys = async (pattern: string) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+  };
+  const runOne = async (processes: number, tasks: number) => {
+    const namespace = `bench-${process.pid}-${++run}`;
+    const share = Math.ceil(tasks / processes);
+    const startAt = Date.now() + 1000 + processes * 300;
+    const results = (
+      await Promise.all(
+        Array.from({ length: processes }, (_, i) =>
+          runWorker(['--redis', url, namespace, String(i), String(processes), String(share), String(startAt)]),
+        ),
+      )
+    ).map((line) => JSON.parse(line) as WorkerResult);
+    await dropKeys(`agent-team:{${namespace}}:*`);
+    await dropKeys(`bench:{${namespace}}:*`);
+    const total = results.reduce((sum, r) => sum + r.done, 0);
+    const added = results.reduce((sum, r) => sum + r.added, 0);
+    if (total !== added) throw new Error(`lost work: added ${added}, completed ${total}`);
+    const wallMs = Math.max(...results.map((r) => r.endAt)) - Math.min(...results.map((r) => r.startAt));
+    return { tasksPerSec: (total / wallMs) * 1000, maxRssMb: Math.max(...results.map((r) => r.maxRssMb)) };
+  };
+  const runBullmq = async (jobs: number, concurrency: number) => {
+    const name = `agent-team-bench-${process.pid}-${++run}`;
+    const line = await runWorker(['--bullmq', url, name, String(jobs), String(concurrency), String(Date.now() + 800)]);
+    const result = JSON.parse(line) as { done: number; ms: number };
+    await dropKeys(`bull:${name}:*`);
+    return (result.done / result.ms) * 1000;
+  };
+
+  const reps = (tasks: number) => (values.quick ? 1 : tasks <= 1000 ? 3 : tasks <= 10_000 ? 2 : 1);
+  type RedisRow = { processes: number; tasks: number; tasksPerSec: number; maxRssMb: number };
+  const rows: RedisRow[] = [];
+  say('agent-team on Redis: add, claim, complete (no-op work)');
+  for (const tasks of sizes) {
+    for (const p of procs) {
+      const samples = [];
+      for (let rep = 0; rep < reps(tasks); rep++) samples.push(await runOne(p, tasks));
+      const row: RedisRow = {
+        processes: p,
+        tasks,
+        tasksPerSec: median(samples.map((x) => x.tasksPerSec)),
+        maxRssMb: Math.max(...samples.map((x) => x.maxRssMb)),
+      };
+      rows.push(row);
+      say(`  ${String(p).padStart(2)} proc ${String(tasks).padStart(6)} tasks: ${String(Math.round(row.tasksPerSec)).padStart(6)} tasks/s  (worker max RSS ${row.maxRssMb.toFixed(0)} MB)`);
+    }
+  }
+  say('');
+
+  const peerSize = sizes.includes(10_000) ? 10_000 : sizes[sizes.length - 1]!;
+  say(`Peer: BullMQ, ${peerSize} no-op jobs added then processed by one worker, same server`);
+  const peer: Record<number, number> = {};
+  for (const concurrency of [1, 8]) {
+    const samples = [];
+    for (let rep = 0; rep < (values.quick ? 1 : 2); rep++) samples.push(await runBullmq(peerSize, concurrency));
+    peer[concurrency] = median(samples);
+    say(`  concurrency ${concurrency}: ${Math.round(peer[concurrency])} jobs/s`);
+  }
+  say('');
+
+  const find = (p: number, tasks: number) => rows.find((r) => r.processes === p && r.tasks === tasks);
+  const maxP = Math.max(...procs);
+  const headline = find(maxP, peerSize);
+  const small = find(maxP, Math.min(...sizes));
+  const large = find(maxP, Math.max(...sizes));
+  const tasksPerSec4p = headline?.tasksPerSec ?? null;
+  const summary = {
+    backend: shown,
+    redisVersion: version,
+    persistence,
+    tasksPerSec4p,
+    tasksPerSec1p: find(1, peerSize)?.tasksPerSec ?? null,
+    bullmqTasksPerSec: peer[8] ?? null,
+    bullmqTasksPerSecC1: peer[1] ?? null,
+    ratioToBullmq: tasksPerSec4p !== null && peer[8] ? tasksPerSec4p / peer[8] : null,
+    ratioToBullmqC1: tasksPerSec4p !== null && peer[1] ? tasksPerSec4p / peer[1] : null,
+    scale100kOver1k: large && small ? large.tasksPerSec / small.tasksPerSec : null,
+    workerMaxRssMb: Math.max(...rows.map((r) => r.maxRssMb)),
+    rows,
+  };
+  printTable(say, [
+    ['figure', 'measured'],
+    [`tasks/s, ${maxP} processes (${peerSize} tasks)`, fmt(summary.tasksPerSec4p)],
+    ['BullMQ jobs/s, concurrency 8', fmt(summary.bullmqTasksPerSec)],
+    ['BullMQ jobs/s, concurrency 1', fmt(summary.bullmqTasksPerSecC1)],
+    ['ratio to BullMQ (concurrency 8)', fmt(summary.ratioToBullmq, 2)],
+    ['ratio to BullMQ (concurrency 1)', fmt(summary.ratioToBullmqC1, 2)],
+    [`${Math.max(...sizes)} over ${Math.min(...sizes)} tasks throughput`, fmt(summary.scale100kOver1k, 2)],
+    ['worker max RSS (MB)', fmt(summary.workerMaxRssMb, 0)],
+  ]);
+  if (values.json) console.log(JSON.stringify(summary));
+  await admin.quit();
 }

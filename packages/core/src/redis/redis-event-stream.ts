@@ -1,0 +1,146 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Redis } from 'ioredis';
+import type { EventStream } from '../backend.js';
+import { type Clock, systemClock } from '../clock.js';
+import type { FollowEventsOptions, ReadEventsOptions } from '../events/event-log.js';
+import type { EventInput, TeamEvent } from '../events/types.js';
+import type { RedisConnection } from './redis-connection.js';
+
+type Listener = (event: TeamEvent) => void;
+type StreamEntry = [id: string, fields: string[]];
+
+/**
+ * The team's event log as one Redis stream (`<prefix>events`). Task
+ * transitions write their events inside their scripts, atomically with the
+ * change; {@link append} writes the events a process adds itself (messages,
+ * agents, team). In-process listeners fire exactly as with the file backend.
+ * The stream's entry order is the commit order; readers get it in that order.
+ */
+export class RedisEventStream extends EventEmitter<Record<string, Listener>> implements EventStream {
+  /** Odd sequence numbers; events written by scripts get even ones, so they never collide. */
+  private seq = 0;
+  private readonly key: string;
+  private readonly preciseTime: boolean;
+  /** Errors of appends that could not be written (Redis gone for longer than the retry window). */
+  writeErrors = 0;
+
+  constructor(
+    private readonly conn: RedisConnection,
+    readonly writerId: string,
+    private readonly clock: Clock = systemClock,
+  ) {
+    super();
+    this.key = `${conn.prefix}events`;
+    this.preciseTime = clock === systemClock;
+  }
+
+  /** A timestamp with microsecond precision when the clock is the system clock (as the file event log). */
+  timestamp(): number {
+    if (!this.preciseTime) return this.clock.now();
+    return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+  }
+
+  append(input: EventInput): TeamEvent {
+    this.seq += 1;
+    const event = { ts: this.timestamp(), writer: this.writerId, seq: 2 * this.seq - 1, ...input } as TeamEvent;
+    const json = JSON.stringify(event);
+    this.notify(event);
+    // Written in the background: append() is synchronous for its callers. A
+    // lost connection is retried; if Redis stays away the event is dropped
+    // (the tasks and messages, not the log, are the source of truth).
+    void this.conn
+      .call('an event append', () => this.conn.client.xadd(this.key, 'MAXLEN', '~', this.conn.eventsMaxLen, '*', 'e', json))
+      .catch(() => {
+        this.writeErrors += 1;
+      });
+    return event;
+  }
+
+  /** Notifies in-process listeners of events a script wrote. */
+  deliver(jsonEvents: unknown): void {
+    if (!Array.isArray(jsonEvents)) return;
+    for (const json of jsonEvents) {
+      if (typeof json !== 'string') continue;
+      let event: TeamEvent;
+      try {
+        event = JSON.parse(json) as TeamEvent;
+      } catch {
+        // A malformed event from a script would be a bug; it must not undo the transition that was made.
+        continue;
+      }
+      this.notify(event);
+    }
+  }
+
+  private notify(event: TeamEvent): void {
+    this.emit(event.type, event);
+    this.emit('*', event);
+  }
+
+  async read(options: ReadEventsOptions = {}): Promise<TeamEvent[]> {
+    const out: TeamEvent[] = [];
+    let start = '-';
+    for (;;) {
+      const entries = (await this.conn.call('reading events', () =>
+        this.conn.client.xrange(this.key, start, '+', 'COUNT', 1000),
+      )) as StreamEntry[];
+      for (const entry of entries) {
+        const event = parseEntry(entry, options);
+        if (event) out.push(event);
+      }
+      if (entries.length < 1000) return out;
+      start = `(${entries[entries.length - 1]![0]}`;
+    }
+  }
+
+  /** Everything from the start (or `since`), then live events (XREAD BLOCK on a connection of its own), until the signal aborts. */
+  async *follow(options: FollowEventsOptions = {}): AsyncGenerator<TeamEvent> {
+    const signal = options.signal;
+    const reader: Redis = this.conn.duplicate();
+    const onAbort = () => reader.disconnect();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let last = '0-0';
+    try {
+      while (!signal?.aborted && !this.conn.isClosed) {
+        let reply: Array<[string, StreamEntry[]]> | null;
+        try {
+          reply = (await reader.xread('COUNT', 1000, 'BLOCK', options.pollMs ?? 1000, 'STREAMS', this.key, last));
+        } catch (err) {
+          if (signal?.aborted || this.conn.isClosed) return;
+          // Connection trouble: ioredis reconnects; try again shortly.
+          void err;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
+        for (const [, entries] of reply ?? []) {
+          for (const entry of entries) {
+            last = entry[0];
+            const event = parseEntry(entry, options);
+            if (event) yield event;
+          }
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      reader.disconnect();
+    }
+  }
+}
+
+function parseEntry(entry: StreamEntry, options: ReadEventsOptions): TeamEvent | null {
+  const fields = entry[1];
+  const at = fields.indexOf('e');
+  if (at === -1) return null;
+  let event: TeamEvent;
+  try {
+    event = JSON.parse(fields[at + 1] ?? '') as TeamEvent;
+  } catch {
+    return null;
+  }
+  if (typeof event !== 'object' || event === null || typeof event.ts !== 'number') return null;
+  if (options.since !== undefined && event.ts <= options.since) return null;
+  if (options.types && !options.types.includes(event.type)) return null;
+  if (options.taskId !== undefined && event.taskId !== options.taskId) return null;
+  if (options.agentId !== undefined && event.agentId !== options.agentId) return null;
+  return event;
+}
