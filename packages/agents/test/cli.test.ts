@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TaskQueue } from '@agent-team/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_SERVER, RedisServer } from '../../core/test/helpers/redis-server.js';
 import { tempDir } from './helpers.js';
 
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'agent-team.js');
@@ -230,5 +231,49 @@ describe('agent-team CLI', () => {
     expect(fs.readdirSync(path.join(ws, 'claims'))).toEqual([]);
     const task = JSON.parse((await cli(['tasks', 'show', 'slow', '--json', '-w', ws])).stdout) as { status: string; attempt: number };
     expect(task).toMatchObject({ status: 'ready', attempt: 1 });
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('agent-team CLI on Redis', () => {
+  const server = new RedisServer();
+  let dir: string;
+  beforeAll(async () => {
+    await server.start();
+  }, 30_000);
+  afterAll(async () => {
+    await server.stop();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs a spec, adds tasks and serves workers with --backend redis://', async () => {
+    dir = tempDir('cli-redis-');
+    const url = server.url;
+    const spec = path.join(dir, 'team.json');
+    fs.writeFileSync(
+      spec,
+      JSON.stringify({
+        agents: [
+          { id: 'lead', role: 'lead', model: 'offline' },
+          { id: 'w1', role: 'worker', model: 'offline:1' },
+          { id: 'rev', role: 'reviewer', model: 'offline:2' },
+        ],
+        goal: 'Write a note on idempotency keys',
+      }),
+    );
+    const run = await cli(['run', spec, '--backend', url, '--namespace', 'cli-run', '--json']);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as { status: string; total: number; completed: number };
+    expect(summary.status).toBe('completed');
+    const status = JSON.parse((await cli(['status', '--json', '--backend', url, '--namespace', 'cli-run'])).stdout) as {
+      backend: string;
+      counts: { total: number; completed: number };
+    };
+    expect(status).toMatchObject({ backend: 'redis', counts: { total: summary.total, completed: summary.total } });
+    // Another namespace is another team.
+    expect((await cli(['tasks', 'add', 'Elsewhere', '--id', 'x', '--backend', url, '--namespace', 'other'])).stdout.trim()).toBe('x');
+    const worker = await cli(['worker', '--id', 'w9', '--role', 'worker', '--backend', url, '--namespace', 'other']);
+    expect(worker.code).toBe(0);
+    expect(worker.stderr).toMatch(/1 task done/);
+    expect(dir && fs.readdirSync(dir)).toEqual(['team.json']);
   });
 });

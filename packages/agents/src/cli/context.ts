@@ -5,6 +5,7 @@ import { type Backend, ValidationError, openBackend } from '@agent-team/core';
 export interface GlobalOptions {
   workspace: string;
   backend?: string;
+  namespace?: string;
   json?: boolean;
   color?: boolean;
   quiet?: boolean;
@@ -27,7 +28,14 @@ export class CliError extends Error {
  * (reading commands must not create one by accident).
  */
 export async function openFromOptions(opts: GlobalOptions, options: { create?: boolean; watch?: boolean } = {}): Promise<Backend> {
-  if (opts.backend) return openBackend(opts.backend, { namespace: 'team', watch: options.watch ?? true });
+  if (opts.backend) {
+    try {
+      return await openBackend(opts.backend, { namespace: opts.namespace ?? 'team', watch: options.watch ?? true });
+    } catch (err) {
+      if (err instanceof ValidationError) throw new CliError((err as Error).message, 2);
+      throw err;
+    }
+  }
   const dir = path.resolve(opts.workspace);
   try {
     return await openBackend(dir, { create: options.create ?? false, watch: options.watch ?? true });

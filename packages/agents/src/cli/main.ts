@@ -16,6 +16,7 @@ function common(cmd: Command, options: { json?: boolean } = {}): Command {
   cmd
     .addOption(new Option('-w, --workspace <dir>', 'workspace folder').env('AGENT_TEAM_WORKSPACE').default('./workspace'))
     .addOption(new Option('--backend <url>', 'a redis:// URL instead of a workspace folder').env('AGENT_TEAM_BACKEND'))
+    .addOption(new Option('--namespace <name>', "the team's keys in a shared Redis").env('AGENT_TEAM_NAMESPACE').default('team'))
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal)')
     .option('-q, --quiet', 'less output');
   if (options.json !== false) cmd.option('--json', 'machine-readable output on stdout');
