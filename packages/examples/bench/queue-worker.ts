@@ -23,6 +23,36 @@ const waitUntil = async (at: number) => {
   if (wait > 0) await sleep(wait);
 };
 
+if (argv[0] === '--fill' || argv[0] === '--drain') {
+  // Worker memory: one process fills a workspace, another (a plain worker) drains it.
+  //   queue-worker.ts --fill <dir> <count>    |    queue-worker.ts --drain <dir> [lean]
+  const [dir, arg] = argv.slice(1) as [string, string | undefined];
+  if (argv[0] === '--drain' && arg === 'lean') {
+    // What `agent-team worker` does at start-up: V8 heap heuristics tuned for memory.
+    (await import('node:v8')).setFlagsFromString('--optimize-for-size');
+  }
+  const ws = Workspace.open(dir, { watch: true });
+  const queue = TaskQueue.open({ workspace: ws, autoHeartbeat: false });
+  let done = 0;
+  if (argv[0] === '--fill') {
+    for (let i = 0; i < Number(arg); i += 500) {
+      await queue.addMany(Array.from({ length: Math.min(500, Number(arg) - i) }, (_, j) => ({ description: `no-op ${i + j}` })));
+    }
+  } else {
+    for (;;) {
+      const claim = await queue.claim({ agentId: 'drain' });
+      if (!claim) break;
+      await claim.complete(null);
+      done += 1;
+    }
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  console.log(JSON.stringify({ done, maxRssMb: process.resourceUsage().maxRSS / 1024, heapAfterGcMb: process.memoryUsage().heapUsed / 1048576 }));
+  await queue.close();
+  await ws.close();
+  process.exit(0);
+}
+
 if (argv[0] === '--raw') {
   // The floor: a minimal claim-and-complete loop on the same folder (one
   // O_EXCL create for the claim, one temp file + rename for the result).

@@ -238,17 +238,26 @@ export class FileTaskStore implements TaskStore {
     }
   }
 
-  private readSpec(id: string): Read<TaskSpec> {
+  /**
+   * A task's spec. Specs never change, so a small cache serves the repeated
+   * reads of dependency checks; `cache: false` (the claim path, which keeps
+   * the spec with the claim) leaves it alone, so a long drain does not churn
+   * it.
+   */
+  private readSpec(id: string, options: { cache?: boolean } = {}): Read<TaskSpec> {
     const cached = this.specCache.get(id);
     if (cached) return cached;
     const spec = this.readJson<TaskSpec>(this.specPath(id), `task file of "${id}"`);
-    if (spec && spec !== CORRUPT) this.cacheSpec(spec);
+    if (spec && spec !== CORRUPT && options.cache !== false) this.cacheSpec(spec);
     return spec;
   }
 
-  /** Specs never change, so caching is safe; the cap keeps a worker's memory flat at any queue size. */
+  /**
+   * Capped: a cache that lived long enough for its entries to reach the old
+   * generation and was then dropped whole would cost more memory than it saves.
+   */
   private cacheSpec(spec: TaskSpec): void {
-    if (this.specCache.size >= 2000) this.specCache.clear();
+    if (this.specCache.size >= 256) this.specCache.clear();
     this.specCache.set(spec.id, spec);
   }
 
@@ -555,7 +564,7 @@ export class FileTaskStore implements TaskStore {
       safeUnlink(claimPath);
       return 'taken';
     }
-    const spec = this.readSpec(id);
+    const spec = this.readSpec(id, { cache: false });
     if (!spec || spec === CORRUPT) {
       fs.closeSync(fd);
       this.failUnreadable(id, claimPath);
