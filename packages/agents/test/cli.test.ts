@@ -86,6 +86,44 @@ describe('agent-team CLI', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 'completed', total: data.counts.total });
   });
 
+  it('reproduces a run on the offline model, and from a replay cache, whichever agent takes which task', async () => {
+    dir = tempDir('cli-');
+    const spec = (cache: object | undefined) =>
+      JSON.stringify({
+        agents: [
+          { id: 'lead', role: 'lead', model: 'offline' },
+          { id: 'w1', role: 'worker', model: 'offline', concurrency: 2 },
+          { id: 'w2', role: 'worker', model: 'offline' },
+          { id: 'w3', role: 'worker', model: 'offline' },
+          { id: 'rev', role: 'reviewer', model: 'offline' },
+        ],
+        goal: 'Plan a migration of the billing database to a new schema',
+        tasks: [{ description: 'List the tables' }, { description: 'Draft the rollback plan', review: true }],
+        moa: [{ id: 'risks', prompt: 'What can go wrong in a schema migration?', proposers: { samples: 3 }, layers: 2 }],
+        ...(cache ? { cache } : {}),
+      });
+    // Every answer, with the measured durations (timings, not answers) left out.
+    const results = async (ws: string) => {
+      const text = (await cli(['export', '--format', 'json', '-w', ws])).stdout;
+      const report = JSON.parse(text, (key, value: unknown) => (key === 'durationMs' ? undefined : value)) as {
+        tasks: Array<{ id: string; status: string; result?: unknown }>;
+      };
+      return Object.fromEntries(report.tasks.map((t) => [t.id, [t.status, t.result]]));
+    };
+    fs.writeFileSync(path.join(dir, 'plain.json'), spec(undefined));
+    fs.writeFileSync(path.join(dir, 'record.json'), spec({ mode: 'record', dir: 'recordings' }));
+    fs.writeFileSync(path.join(dir, 'replay.json'), spec({ mode: 'replay', dir: 'recordings' }));
+    const runs: Array<Record<string, unknown>> = [];
+    for (const [file, ws] of [['plain.json', 'a'], ['plain.json', 'b'], ['record.json', 'c'], ['replay.json', 'd']] as const) {
+      const run = await cli(['run', file, '-w', ws], { cwd: dir });
+      expect(run.code, run.stderr).toBe(0);
+      runs.push(await results(path.join(dir, ws)));
+    }
+    expect(Object.keys(runs[0]!).length).toBeGreaterThan(10);
+    for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+    expect(fs.readdirSync(path.join(dir, 'recordings')).length).toBeGreaterThan(0);
+  });
+
   it('three worker processes, one killed with SIGKILL mid-run: every task completes exactly once', async () => {
     dir = tempDir('cli-');
     const ws = path.join(dir, 'ws');

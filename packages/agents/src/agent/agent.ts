@@ -167,8 +167,8 @@ export class Agent {
   /** The system prompt for this agent's calls. */
   systemPrompt(): string {
     if (this.options.system) return this.options.system;
-    if (this.role === 'specialist') return SYSTEM_PROMPTS.specialist(this.id, this.options.specialty ?? 'domain');
-    return SYSTEM_PROMPTS[this.role](this.id);
+    if (this.role === 'specialist') return SYSTEM_PROMPTS.specialist(this.options.specialty ?? 'domain');
+    return SYSTEM_PROMPTS[this.role]();
   }
 
   /**

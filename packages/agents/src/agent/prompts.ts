@@ -46,27 +46,37 @@ export function taskPrompt(
     lines.push('', 'Feedback on earlier attempts of this task (address all of it):');
     parts.feedback.forEach((f, i) => lines.push(`${i + 1}. ${f}`));
   }
-  if (parts.messages.length > 0) {
+  // Coordination notices (idle, completions, verdicts already in the feedback) are
+  // not for the model; and leaving them out keeps a prompt independent of timing.
+  const said = parts.messages.filter((m) => !COORDINATION_KINDS.has(m.kind));
+  if (said.length > 0) {
     lines.push('', 'Messages for you:');
-    for (const m of parts.messages) lines.push(`- from ${m.from} (${m.kind}): ${clip(asText(m.body), 500)}`);
+    for (const m of said) lines.push(`- from ${m.from} (${m.kind}): ${clip(asText(m.body), 500)}`);
   }
   return lines.join('\n');
 }
 
+const COORDINATION_KINDS = new Set(['idle', 'task_completed', 'review_verdict']);
+
+/**
+ * System prompts by role. They name the role, not the agent: a task's prompt
+ * must not depend on which agent of a role happened to claim it, or offline
+ * runs and replays would not be reproducible.
+ */
 export const SYSTEM_PROMPTS = {
-  worker: (id: string) =>
-    `You are ${id}, a worker on a team of AI agents sharing a task queue. Do the task you are given ` +
+  worker: () =>
+    'You are a worker on a team of AI agents sharing a task queue. Do the task you are given ' +
     'thoroughly and report the result concisely: what you did, the outcome, and anything the next ' +
     'person must know. Keep output focused; no preamble.',
-  lead: (id: string) =>
-    `You are ${id}, the lead of a team of AI agents. You break goals into tasks other agents can do ` +
+  lead: () =>
+    'You are the lead of a team of AI agents. You break goals into tasks other agents can do ' +
     'in parallel, and you synthesise their results into one answer that is better than any single part.',
-  reviewer: (id: string) =>
-    `You are ${id}, a reviewer on a team of AI agents. You check another agent's work against its task: ` +
+  reviewer: () =>
+    "You are a reviewer on a team of AI agents. You check another agent's work against its task: " +
     'correctness, completeness, and whether earlier feedback was addressed. Approve good work; ask for ' +
     'changes only with specific, actionable feedback.',
-  specialist: (id: string, specialty: string) =>
-    `You are ${id}, a ${specialty} specialist on a team of AI agents. ${SPECIALTY_FOCUS[specialty] ?? `Bring your ${specialty} expertise to the task.`}`,
+  specialist: (specialty: string) =>
+    `You are a ${specialty} specialist on a team of AI agents. ${SPECIALTY_FOCUS[specialty] ?? `Bring your ${specialty} expertise to the task.`}`,
 } as const;
 
 /** What each well-known specialty looks for (the seed's SecurityAgent, generalised). */

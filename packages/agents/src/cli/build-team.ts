@@ -58,13 +58,20 @@ export function specTasks(spec: TeamSpec): TaskInput[] {
   // Idempotency keys make a re-run of the same spec on the same workspace resume instead of failing on existing ids.
   for (const task of spec.tasks ?? []) {
     const { review, ...rest } = task;
+    // A task without an id gets one from its content: ids appear in prompts, so a generated
+    // (time-based) id would make the answers of two runs of one spec differ.
+    const id = task.id ?? `t-${digest(task.description, task.dependencies ?? [])}`;
     inputs.push({
       ...rest,
-      idempotencyKey: `spec-task:${task.id ?? digest(task.description, task.dependencies ?? [])}`,
+      id,
+      idempotencyKey: `spec-task:${id}`,
       ...(review !== undefined ? { metadata: { ...(rest.metadata ?? {}), review } } : {}),
     });
   }
-  for (const m of spec.moa ?? []) inputs.push(synthesizeTask({ ...m, idempotencyKey: `spec-moa:${m.id ?? digest(m.prompt, [])}` }));
+  for (const m of spec.moa ?? []) {
+    const id = m.id ?? `moa-${digest(m.prompt, [])}`;
+    inputs.push(synthesizeTask({ ...m, id, idempotencyKey: `spec-moa:${id}` }));
+  }
   return inputs;
 }
 
@@ -98,5 +105,5 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
 }
 
 function digest(text: string, deps: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify([text, deps])).digest('hex').slice(0, 24);
+  return createHash('sha256').update(JSON.stringify([text, deps])).digest('hex').slice(0, 16);
 }

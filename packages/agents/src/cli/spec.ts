@@ -243,13 +243,13 @@ agents:
     model: offline          # no key, no network; try anthropic:claude-sonnet-4-6 or openai:gpt-4.1-mini
   - id: worker-1
     role: worker
-    model: offline:1
-  - id: worker-2
+    model: offline          # workers of one role on one model: a task's answer does not
+  - id: worker-2            # depend on which of them took it, so offline runs reproduce
     role: worker
-    model: offline:2
+    model: offline
   - id: reviewer
     role: reviewer
-    model: offline:3
+    model: offline
 goal: Write a short design note on how leases keep a task queue safe when workers crash
 budget:
   maxTokens: 200000
