@@ -88,42 +88,11 @@ if (argv[0] === '--redis') {
   const { RedisBackend } = await import('@agent-team/core/redis');
   const backend = await RedisBackend.open(url, { namespace });
   const queue = TaskQueue.open({ backend, autoHeartbeat: false });
-  const agentId = `bench-${index}`;
-  const n = Number(share);
-  const batch = 100;
-  await waitUntil(Number(startAt));
-  const t0 = performance.now();
-  for (let i = 0; i < n; i += batch) {
-    const size = Math.min(batch, n - i);
-    await queue.addMany(Array.from({ length: size }, (_, j) => ({ description: `no-op ${index}-${i + j}` })));
-  }
-  const tAdded = performance.now();
-  // Barrier: claim only once every process has added its share, so an empty claim means the queue is drained.
   const barrierKey = `bench:{${namespace}}:added`;
-  await backend.connection.client.incr(barrierKey);
-  while (Number(await backend.connection.client.get(barrierKey)) < Number(processes)) await sleep(1);
-  const tBarrier = performance.now();
-  let done = 0;
-  for (;;) {
-    const claim = await queue.claim({ agentId });
-    if (!claim) break;
-    await claim.complete(null);
-    done += 1;
-  }
-  const tEnd = performance.now();
-  console.log(
-    JSON.stringify({
-      added: n,
-      done,
-      addMs: tAdded - t0,
-      barrierMs: tBarrier - tAdded,
-      drainMs: tEnd - tBarrier,
-      endAt: performance.timeOrigin + tEnd,
-      startAt: performance.timeOrigin + t0,
-      rssMb: process.memoryUsage().rss / 1048576,
-      maxRssMb: process.resourceUsage().maxRSS / 1024,
-    }),
-  );
+  await addThenDrain(queue, index, Number(share), Number(startAt), async () => {
+    await backend.connection.client.incr(barrierKey);
+    while (Number(await backend.connection.client.get(barrierKey)) < Number(processes)) await sleep(1);
+  });
   await queue.close();
   await backend.close();
   process.exit(0);
@@ -163,40 +132,49 @@ if (argv[0] === '--bullmq') {
 const [dir, index, processes, share, durable, startAt] = argv as [string, string, string, string, string, string];
 const ws = Workspace.open(dir, { durable: durable === '1', watch: true });
 const queue = TaskQueue.open({ workspace: ws, autoHeartbeat: false });
-const agentId = `bench-${index}`;
-const n = Number(share);
-const batch = 100;
-await waitUntil(Number(startAt));
-const t0 = performance.now();
-for (let i = 0; i < n; i += batch) {
-  const size = Math.min(batch, n - i);
-  await queue.addMany(Array.from({ length: size }, (_, j) => ({ description: `no-op ${index}-${i + j}` })));
-}
-const tAdded = performance.now();
-// Barrier: claim only once every process has added its share, so an empty claim means the queue is drained.
-fs.writeFileSync(path.join(dir, `added-${index}`), '');
-while (fs.readdirSync(dir).filter((f) => f.startsWith('added-')).length < Number(processes)) await sleep(1);
-const tBarrier = performance.now();
-let done = 0;
-for (;;) {
-  const claim = await queue.claim({ agentId });
-  if (!claim) break;
-  await claim.complete(null);
-  done += 1;
-}
-const tEnd = performance.now();
-console.log(
-  JSON.stringify({
-    added: n,
-    done,
-    addMs: tAdded - t0,
-    barrierMs: tBarrier - tAdded,
-    drainMs: tEnd - tBarrier,
-    endAt: performance.timeOrigin + tEnd,
-    startAt: performance.timeOrigin + t0,
-    rssMb: process.memoryUsage().rss / 1048576,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-  }),
-);
+await addThenDrain(queue, index, Number(share), Number(startAt), async () => {
+  fs.writeFileSync(path.join(dir, `added-${index}`), '');
+  while (fs.readdirSync(dir).filter((f) => f.startsWith('added-')).length < Number(processes)) await sleep(1);
+});
 await queue.close();
 await ws.close();
+
+/**
+ * The measured workload, the same on every backend: add this process's share
+ * in batches of 100, wait until every process has added (so an empty claim
+ * means the queue is drained), then claim and complete until it is empty.
+ * Prints one JSON line of counts and timings.
+ */
+async function addThenDrain(queue: TaskQueue, index: string, n: number, startAt: number, barrier: () => Promise<void>): Promise<void> {
+  const agentId = `bench-${index}`;
+  await waitUntil(startAt);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 100) {
+    const size = Math.min(100, n - i);
+    await queue.addMany(Array.from({ length: size }, (_, j) => ({ description: `no-op ${index}-${i + j}` })));
+  }
+  const tAdded = performance.now();
+  await barrier();
+  const tBarrier = performance.now();
+  let done = 0;
+  for (;;) {
+    const claim = await queue.claim({ agentId });
+    if (!claim) break;
+    await claim.complete(null);
+    done += 1;
+  }
+  const tEnd = performance.now();
+  console.log(
+    JSON.stringify({
+      added: n,
+      done,
+      addMs: tAdded - t0,
+      barrierMs: tBarrier - tAdded,
+      drainMs: tEnd - tBarrier,
+      endAt: performance.timeOrigin + tEnd,
+      startAt: performance.timeOrigin + t0,
+      rssMb: process.memoryUsage().rss / 1048576,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+}
