@@ -404,8 +404,10 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
   /** A task held for review whose worker died before adding the review task gets one now (idempotent). */
   private async ensureReviews(): Promise<void> {
     for (const task of await this.queue.list({ status: 'review' })) {
-      const added = await this.queue.add(reviewTaskFor(task));
-      if (added.status === 'ready' && added.createdAt >= Date.now() - 1000) await this.runtime.taskAdded(added);
+      const input = reviewTaskFor(task);
+      if (input.id !== undefined && (await this.queue.get(input.id))) continue;
+      // The idempotency key makes this safe even if the id check raced with the worker.
+      await this.runtime.taskAdded(await this.queue.add(input));
     }
   }
 
