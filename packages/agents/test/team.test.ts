@@ -109,6 +109,20 @@ describe('AgentTeam', () => {
     expect(log.find((e) => e.type === 'task.reopened' && e.taskId === 'impl')?.feedback).toBe(record?.feedback[0]);
   });
 
+  it('creates the missing review task of a result held for review (its worker died before adding it)', async () => {
+    const team = newTeam();
+    await team.addTask('Implement the cache', { id: 'cache', review: true });
+    // A worker in another process held its result for review, then died before adding the review task.
+    const claim = await team.queue.claim({ agentId: 'ghost' });
+    await claim!.complete('cache done', { review: true });
+    expect((await team.getStatus()).total).toBe(1);
+    team.addAgent('reviewer', AgentRole.REVIEWER, offlineModel());
+    const summary = await team.run({ timeoutMs: 10_000, handleSignals: false });
+    expect(summary.status).toBe('completed');
+    expect(summary.tasks.find((t) => t.id === 'cache')).toMatchObject({ status: 'completed', result: 'cache done', owner: 'ghost' });
+    expect(summary.tasks.find((t) => t.id === 'cache.review-1')).toMatchObject({ status: 'completed', owner: 'reviewer' });
+  });
+
   it('never gives a task that requires a specialty to a plain worker', async () => {
     const team = newTeam();
     const model = offlineModel();
