@@ -125,10 +125,12 @@ export class LeadAgent extends Agent {
     const done = ctx.dependencies.filter((d) => d.status === 'completed');
     const missing = ctx.dependencies.filter((d) => d.status !== 'completed');
     const references = done.map((d, i) => `[${i + 1}] ${d.description}\n${clip(asText(d.result), 4000)}`).join('\n\n');
+    // What is asked comes first: it is what any model (the offline one included) answers.
+    const goal = typeof task.metadata.goal === 'string' ? task.metadata.goal : task.description;
     const lines = [
-      `Task: ${task.id}`,
+      goal,
       '',
-      task.description,
+      `(Task ${task.id}: ${task.description})`,
       '',
       done.length > 0 ? `Results from the team:\n\n${references}` : 'No team results are available.',
     ];
