@@ -11,6 +11,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * Event timestamps: epoch ms with microsecond precision when `clock` is the
+ * system clock (so events from several processes order well), else the
+ * injected clock's time.
+ */
+export function eventTimestamp(clock: Clock): number {
+  if (clock !== systemClock) return clock.now();
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+}
+
 /** A clock that moves only when told to. Starts at the real time so file mtimes stay plausible. */
 export class ManualClock implements Clock {
   private current: number;

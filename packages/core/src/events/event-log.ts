@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { type Clock, systemClock, sleep } from '../clock.js';
+import { type Clock, eventTimestamp, systemClock, sleep } from '../clock.js';
 import { AbortError, errnoCode } from '../errors.js';
 import { listDir } from '../fs/file-io.js';
 import { type EventInput, type TeamEvent, compareEvents } from './types.js';
@@ -41,7 +41,6 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   private fd: number | null = null;
   private seq = 0;
   private readonly file: string;
-  private readonly preciseTime: boolean;
 
   constructor(
     readonly dir: string,
@@ -50,13 +49,11 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   ) {
     super();
     this.file = path.join(dir, `${writerId}.jsonl`);
-    this.preciseTime = clock === systemClock;
   }
 
   /** A timestamp with microsecond precision when the clock is the system clock. */
   timestamp(): number {
-    if (!this.preciseTime) return this.clock.now();
-    return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+    return eventTimestamp(this.clock);
   }
 
   /** Appends one event and notifies in-process listeners. Returns the event. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Redis } from 'ioredis';
 import type { EventStream } from '../backend.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, eventTimestamp, systemClock } from '../clock.js';
 import type { FollowEventsOptions, ReadEventsOptions } from '../events/event-log.js';
 import type { EventInput, TeamEvent } from '../events/types.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -20,7 +20,6 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
   /** Odd sequence numbers; events written by scripts get even ones, so they never collide. */
   private seq = 0;
   private readonly key: string;
-  private readonly preciseTime: boolean;
   /** Errors of appends that could not be written (Redis gone for longer than the retry window). */
   writeErrors = 0;
 
@@ -31,13 +30,11 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
   ) {
     super();
     this.key = `${conn.prefix}events`;
-    this.preciseTime = clock === systemClock;
   }
 
   /** A timestamp with microsecond precision when the clock is the system clock (as the file event log). */
   timestamp(): number {
-    if (!this.preciseTime) return this.clock.now();
-    return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+    return eventTimestamp(this.clock);
   }
 
   append(input: EventInput): TeamEvent {
