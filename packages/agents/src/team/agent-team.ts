@@ -10,9 +10,11 @@ import {
   TaskQueue,
   type TaskRecord,
   type TeamEvent,
+  type TeamEventListeners,
   ValidationError,
   type Workspace,
   assertValidId,
+  emitTyped,
   isFinal,
   openBackend,
 } from '@agent-team/core';
@@ -87,8 +89,6 @@ export type TeamTaskOptions = Omit<TaskInput, 'description'> & {
   review?: boolean;
 };
 
-type TeamEvents = Record<string, (event: TeamEvent) => void>;
-
 /**
  * A team of agents working one workspace's queue to the end.
  *
@@ -100,7 +100,7 @@ type TeamEvents = Record<string, (event: TeamEvent) => void>;
  * const summary = await team.run({ timeoutMs: 60_000 });
  * console.log(`Completed: ${summary.completed}/${summary.total}`);
  */
-export class AgentTeam extends EventEmitter<TeamEvents> {
+export class AgentTeam extends EventEmitter<TeamEventListeners> {
   readonly backend: Backend;
   readonly queue: TaskQueue;
   readonly bus: MessageBus;
@@ -163,10 +163,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 5000;
     if (opts.budget) this.budget = this.usage.createBudget(opts.budget, { teamId: this.teamId });
 
-    this.backend.events.on('*', (event: TeamEvent) => {
-      this.emit(event.type, event);
-      this.emit('*', event);
-    });
+    this.backend.events.on('*', (event) => emitTyped(this, event, '*'));
     this.usage.on('record', (record) => {
       if (record.attribution.teamId !== this.teamId) return;
       this.backend.events.append({
@@ -196,8 +193,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
       emit: (event) => this.backend.events.append(event),
       notify: (event) => {
-        const full = { ts: Date.now(), writer: 'local', seq: 0, ...event } as TeamEvent;
-        this.emit(full.type, full);
+        emitTyped(this, { ts: Date.now(), writer: 'local', seq: 0, ...event });
       },
       agents: this.backend.agents,
       leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
@@ -302,8 +298,8 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       stop.abort(new AbortError(reason));
     };
     const released: RunSummary['released'] = [];
-    const onHandedBack = (event: TeamEvent) => {
-      if (event.taskId && event.agentId) released.push({ taskId: event.taskId, agentId: event.agentId });
+    const onHandedBack = (event: TeamEvent<'task.handed_back'>) => {
+      released.push({ taskId: event.taskId, agentId: event.agentId });
     };
     this.on('task.handed_back', onHandedBack);
     const timer = options.timeoutMs !== undefined ? setTimeout(() => end('timeout', `timed out after ${options.timeoutMs} ms`), options.timeoutMs) : null;

@@ -612,7 +612,7 @@ export class FileTaskStore implements TaskStore {
       finishedAt: this.now(),
     };
     this.workspace.io.writeAtomic(this.finalPath('failed', id), JSON.stringify(record));
-    events.push({ type: 'task.failed', taskId: id, reason: record.reason });
+    events.push({ type: 'task.failed', taskId: id, reason: record.reason ?? 'failed' });
     this.settleDependents(id, events);
     safeUnlink(claimPath);
     this.workspace.events.appendMany(events);
@@ -910,7 +910,7 @@ export class FileTaskStore implements TaskStore {
     };
     this.workspace.io.writeAtomic(this.finalPath('failed', spec.id), JSON.stringify(record));
     if (state) this.workspace.io.remove(this.statePath(spec.id));
-    events.push({ type: 'task.failed', taskId: spec.id, attempt, agentId: owner ?? undefined, reason: record.reason });
+    events.push({ type: 'task.failed', taskId: spec.id, attempt, agentId: owner ?? undefined, reason: record.reason ?? 'failed' });
     this.settleDependents(spec.id, events);
     return this.recordFromFinal(spec, record);
   }
