@@ -141,10 +141,16 @@ export class FileBackend implements Backend {
     return new FileBackend(Workspace.open(dir, options), options, true);
   }
 
-  async close(): Promise<void> {
-    await this.tasks.close();
-    await this.messages.close();
-    if (this.ownsWorkspace) await this.workspace.close();
+  private closing: Promise<void> | null = null;
+
+  /** Closes the stores (and the workspace if this backend opened it). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.tasks.close();
+      await this.messages.close();
+      if (this.ownsWorkspace) await this.workspace.close();
+    })();
+    return this.closing;
   }
 }
 

@@ -506,11 +506,20 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
 
   private closeBackendOnClose = false;
 
-  /** Closes the queue, the bus and (if the team opened it) the backend. */
-  async close(): Promise<void> {
-    await this.queue.close();
-    await this.bus.close();
-    if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
+  private closing: Promise<void> | null = null;
+
+  /**
+   * Closes the queue, the bus and (if the team opened it) the backend.
+   * Idempotent. Not needed for the process to exit on the file backend: once
+   * `run()` returns nothing of the team keeps the event loop alive.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue.close();
+      await this.bus.close();
+      if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
+    })();
+    return this.closing;
   }
 }
 

@@ -246,10 +246,16 @@ export class MessageBus extends EventEmitter<MessageBusEvents> {
     return this.store.compact(agentId);
   }
 
-  async close(): Promise<void> {
-    for (const controller of this.subscriptions) controller.abort();
-    this.subscriptions.clear();
-    await this.store.close();
-    if (this.owned) await this.owned.close();
+  private closing: Promise<void> | null = null;
+
+  /** Stops the subscriptions and closes the store (and the workspace if this bus opened it). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const controller of this.subscriptions) controller.abort();
+      this.subscriptions.clear();
+      await this.store.close();
+      if (this.owned) await this.owned.close();
+    })();
+    return this.closing;
   }
 }

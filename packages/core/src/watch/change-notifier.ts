@@ -145,7 +145,10 @@ export class ChangeNotifier {
       const watcher = watch(this.dir, {
         ignoreInitial: true,
         depth: 0,
-        persistent: true,
+        // The watcher only speeds up waiters, and every waiter holds its own
+        // timer while it waits: an idle watcher must not keep the process
+        // alive once the work is done (a script that forgot close() exits).
+        persistent: false,
         atomic: false,
         alwaysStat: false,
         ignored: (file: string) => file.endsWith('.tmp'),
