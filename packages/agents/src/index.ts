@@ -14,7 +14,7 @@ export { AgentTeam, createAgent, type AgentTeamOptions, type RunOptions, type Te
 export { AGENT_EVENT_TYPES } from './team/events.js';
 export { PLAN_SCHEMA, planProblems, planSinks, type Plan, type PlanStep } from './team/plan.js';
 export { formatSummary, taskOutcome, colors, type RunSummary, type RunStatus, type TaskOutcome } from './team/summary.js';
-export { attachProgress, useColor, type ProgressOptions } from './cli/progress.js';
+export { attachProgress, statusLine, useColor, type ProgressOptions, type StatusCounts } from './cli/progress.js';
 export * from './moa/core.js';
 export { mixtureOfAgents, aggregateStep, MixtureError, type MixtureOptions, type MixtureOfAgents, type MixtureCallOptions, type AggregatorConfig } from './moa/direct.js';
 export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionIds, type SynthesizeInput, type SynthesizeConfig } from './moa/queue-moa.js';

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError } from './errors.js';
 
 /**
@@ -43,21 +44,12 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Resolves after `ms` of real time, or rejects with {@link AbortError} when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new AbortError());
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Resolves after `ms` of real time, or rejects with {@link AbortError} when `signal` aborts (Node's timers/promises, with this project's error). */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    if (signal?.aborted) throw new AbortError();
+    throw err;
+  }
 }

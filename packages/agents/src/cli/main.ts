@@ -1,13 +1,15 @@
 /**
  * The `agent-team` command line. Exit codes: 0 success, 1 a failed run, 2 bad
  * usage or input, 130/143 interrupted (SIGINT/SIGTERM). Data goes to stdout,
- * progress and diagnostics to stderr; colour is off under NO_COLOR or when
- * stdout is not a terminal. Heavy modules (model SDKs) load only for the
+ * progress and diagnostics to stderr; colour follows Node's rules (off under
+ * NO_COLOR, TERM=dumb or when the stream is not a terminal). Heavy modules (model SDKs) load only for the
  * commands that need them, so `status` and friends start fast.
  */
 import { readFileSync } from 'node:fs';
+import { styleText } from 'node:util';
 import { Command, CommanderError, Option } from 'commander';
 import type { GlobalOptions } from './context.js';
+import { useColor } from './color.js';
 import { CliError } from './errors.js';
 
 /** The package's version: package.json sits two folders up from both src/cli and dist/cli. */
@@ -208,7 +210,7 @@ async function isInputError(err: unknown): Promise<boolean> {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
-  const red = (s: string) => (process.stderr.isTTY && !process.env.NO_COLOR ? `\x1b[31m${s}\x1b[0m` : s);
+  const red = (s: string) => (useColor(process.stderr) ? styleText('red', s, { validateStream: false }) : s);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

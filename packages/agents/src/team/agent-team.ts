@@ -18,6 +18,7 @@ import {
   isFinal,
   openBackend,
 } from '@agent-team/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
@@ -582,6 +583,7 @@ function reasonText(reason: unknown): string {
   return typeof reason === 'string' ? reason : JSON.stringify(reason);
 }
 
+/** A grace period that must not keep the process alive on its own. */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return sleep(ms, undefined, { ref: false });
 }

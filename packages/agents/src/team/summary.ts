@@ -1,3 +1,4 @@
+import { styleText } from 'node:util';
 import type { TaskCounts, TaskRecord, TaskStatus } from '@agent-team/core';
 import type { UsageTotals } from '../models/index.js';
 import { asText } from '../agent/prompts.js';
@@ -107,6 +108,7 @@ function resultText(result: unknown): string {
 }
 
 export function colors(enabled: boolean) {
-  const wrap = (code: string) => (text: string) => (enabled ? `\x1b[${code}m${text}\x1b[0m` : text);
-  return { bold: wrap('1'), dim: wrap('2'), red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36') };
+  // Whether to colour is the caller's decision (see useColor); Node's styleText only draws.
+  const style = (format: Parameters<typeof styleText>[0]) => (text: string) => (enabled ? styleText(format, text, { validateStream: false }) : text);
+  return { bold: style('bold'), dim: style('dim'), red: style('red'), green: style('green'), yellow: style('yellow'), cyan: style('cyan') };
 }

@@ -1,6 +1,7 @@
 import type { TeamEvent, TeamEventType } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
+import { useColor } from '../progress.js';
 
 /** "-10m", "-2h", an ISO date, or epoch ms. */
 export function parseSince(value: string | undefined): number | undefined {
@@ -35,7 +36,7 @@ export async function eventsCommand(opts: GlobalOptions & { follow?: boolean; si
     ...(opts.agent ? { agentId: opts.agent } : {}),
   };
   const backend = await openFromOptions(opts, { watch: false });
-  const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+  const c = colors(opts.color !== false && useColor(process.stdout));
   const print = (e: TeamEvent) => process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEvent(e, c)}\n`);
   try {
     if (!opts.follow) {

@@ -2,6 +2,7 @@ import { MessageBus } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { clipLine, printJson } from '../format.js';
+import { useColor } from '../progress.js';
 
 async function withBus<T>(opts: GlobalOptions, fn: (bus: MessageBus) => Promise<T>): Promise<T> {
   const backend = await openFromOptions(opts, { watch: false });
@@ -46,7 +47,7 @@ export async function inboxCommand(agent: string, opts: GlobalOptions & { all?: 
     console.log(opts.all ? `No messages for ${agent}.` : `No unread messages for ${agent}.`);
     return;
   }
-  const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+  const c = colors(opts.color !== false && useColor(process.stdout));
   for (const m of messages) {
     const body = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
     console.log(`${c.dim(new Date(m.ts).toISOString())}  ${c.cyan(m.kind.padEnd(16))} ${m.from} → ${m.to}${m.taskId ? c.dim(` [${m.taskId}]`) : ''}\n    ${clipLine(body, 200)}`);

@@ -1,6 +1,7 @@
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
+import { useColor } from '../progress.js';
 
 /** `recover`: takes over expired leases, repairs interrupted transitions, sweeps temp files, reports quarantined files. */
 export async function recoverCommand(opts: GlobalOptions): Promise<void> {
@@ -11,7 +12,7 @@ export async function recoverCommand(opts: GlobalOptions): Promise<void> {
       printJson(report);
       return;
     }
-    const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+    const c = colors(opts.color !== false && useColor(process.stdout));
     console.log(`Expired leases requeued: ${report.requeued.length}${report.requeued.length ? ` (${report.requeued.map((r) => `${r.taskId} from ${r.holder ?? '?'} → attempt ${r.attempt}`).join(', ')})` : ''}`);
     if (report.failed.length) console.log(c.red(`Failed for good (out of attempts): ${report.failed.join(', ')}`));
     if (report.abandoned.length) console.log(`Abandoned claims dropped (never started): ${report.abandoned.join(', ')}`);

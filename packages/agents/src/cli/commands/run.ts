@@ -5,7 +5,7 @@ import { buildModels, specTasks, teamFromSpec } from '../build-team.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
 import { interruptOnSignals } from '../interrupt.js';
-import { attachProgress } from '../progress.js';
+import { attachProgress, useColor } from '../progress.js';
 import { loadSpec } from '../spec.js';
 
 /** Runs a team from a spec file; exit 0 when every task completed, 1 otherwise, 130/143 on SIGINT/SIGTERM. */
@@ -32,7 +32,7 @@ export async function runCommand(specFile: string, opts: GlobalOptions, workspac
     detach();
     backend.events.append({ type: 'team.summary', teamId: team.teamId, summary });
     if (opts.json) printJson(summary);
-    else console.log(`\n${formatSummary(summary, { color: opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR })}\n\nWorkspace: ${backend.location}`);
+    else console.log(`\n${formatSummary(summary, { color: opts.color !== false && useColor(process.stdout) })}\n\nWorkspace: ${backend.location}`);
     const interrupted = interrupt.exitCode();
     if (interrupted !== null) return interrupted;
     if (summary.status === 'aborted') throw new CliError(summary.reason, 1);

@@ -3,6 +3,7 @@ import { TASK_STATUSES } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { ago, clipLine, printJson, statusColor, table } from '../format.js';
+import { useColor } from '../progress.js';
 
 /** An agent that has not reported for this long, and has not said it stopped, is shown as not responding. */
 export const AGENT_SILENCE_MS = 15_000;
@@ -52,7 +53,7 @@ export async function statusCommand(opts: GlobalOptions & { limit?: number; stat
       printJson(data);
       return;
     }
-    const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+    const c = colors(opts.color !== false && useColor(process.stdout));
     console.log(`${c.bold('Workspace')} ${data.location} ${c.dim(`(${data.backend})`)}`);
     const parts = TASK_STATUSES.filter((s) => data.counts[s] > 0).map((s) => statusColor(c, s)(`${data.counts[s]} ${s}`));
     console.log(`${c.bold('Tasks')}     ${data.counts.total} total${parts.length ? ` · ${parts.join(' · ')}` : ''}`);

@@ -2,6 +2,7 @@ import { TASK_STATUSES, type TaskStatus, TaskQueue, ValidationError } from '@age
 import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { clipLine, printJson, statusColor, table } from '../format.js';
+import { useColor } from '../progress.js';
 
 export interface TaskAddOptions extends GlobalOptions {
   id?: string;
@@ -77,7 +78,7 @@ export async function taskListCommand(opts: GlobalOptions & { status?: string; t
     printJson(tasks);
     return;
   }
-  const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+  const c = colors(opts.color !== false && useColor(process.stdout));
   if (tasks.length === 0) {
     console.log('No tasks.');
     return;
@@ -110,7 +111,7 @@ export async function taskShowCommand(id: string, opts: GlobalOptions): Promise<
       printJson({ ...task, events });
       return;
     }
-    const c = colors(opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+    const c = colors(opts.color !== false && useColor(process.stdout));
     const rows: Array<[string, string]> = [
       ['id', task.id],
       ['status', statusColor(c, task.status)(task.status) + (task.reason ? ` — ${task.reason}` : '')],

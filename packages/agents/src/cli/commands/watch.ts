@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TASK_STATUSES, type TeamEvent } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { ago, clipLine, statusColor, table } from '../format.js';
 import { collectStatus, type StatusData } from './status.js';
+import { useColor } from '../progress.js';
 
 interface Totals {
   calls: number;
@@ -69,7 +71,7 @@ export function renderDashboard(data: StatusData, recent: TeamEvent[], totals: T
 export async function watchCommand(opts: GlobalOptions & { once?: boolean; interval: number }): Promise<void> {
   const backend = await openFromOptions(opts, { watch: false });
   const live = Boolean(process.stdout.isTTY) && !opts.once;
-  const color = opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const color = opts.color !== false && useColor(process.stdout);
   const recent: TeamEvent[] = [];
   const totals: Totals = { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   const note = (e: TeamEvent) => {
@@ -115,15 +117,12 @@ export async function watchCommand(opts: GlobalOptions & { once?: boolean; inter
     try {
       while (!controller.signal.aborted) {
         process.stdout.write(`\x1b[H\x1b[2J${await frame()}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, opts.interval);
-          controller.signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve();
-          }, { once: true });
-        });
+        // Node's abortable sleep takes its abort listener off again: one per frame would pile up (MaxListenersExceededWarning).
+        await sleep(opts.interval, undefined, { signal: controller.signal }).catch(() => {});
       }
     } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
       process.stdout.write('\x1b[?25h\x1b[?1049l');
       if (process.stdin.isTTY) {
         process.stdin.setRawMode(false);
