@@ -78,7 +78,12 @@ export interface RunOptions {
   /** End the run after this long; in-flight tasks are handed back. @default no limit */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Treat SIGINT and SIGTERM like an abort while the run lasts. @default true */
+  /**
+   * Treat SIGINT and SIGTERM like an abort while the run lasts (a second
+   * signal exits the process with 130 or 143). Off by default: a library does
+   * not take over the process's signals; the `agent-team` CLI handles them
+   * itself and passes `signal`. @default false
+   */
   handleSignals?: boolean;
   /** End when nothing is left to claim or run; false keeps waiting for new work (a long-lived worker). @default true */
   stopWhenIdle?: boolean;
@@ -306,11 +311,11 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     const onAbort = () => end('aborted', `aborted: ${reasonText(options.signal?.reason)}`);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
-    const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGINT', 'SIGTERM'];
+    const signals: NodeJS.Signals[] = options.handleSignals === true ? ['SIGINT', 'SIGTERM'] : [];
     let interrupts = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       interrupts += 1;
-      if (interrupts > 1) process.exit(130);
+      if (interrupts > 1) process.exit(sig === 'SIGTERM' ? 143 : 130);
       end('aborted', `interrupted by ${sig}; in-flight tasks handed back`);
     };
     for (const sig of signals) process.on(sig, onSignal);
