@@ -205,6 +205,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       taskAdded: async (task) => {
         await this.hooks.onTaskCreated?.(task);
       },
+      backendLocation: { kind: this.backend.kind, location: this.backend.location },
     };
   }
 

@@ -22,7 +22,7 @@ export async function runCommand(specFile: string, opts: GlobalOptions, workspac
       : { ...opts, workspace: path.resolve(specDir, spec.workspace) };
   }
   const backend = await openFromOptions(target, { create: true });
-  const { team, timeoutMs } = teamFromSpec(spec, backend, models);
+  const { team, timeoutMs } = teamFromSpec(spec, backend, models, specDir);
   try {
     await team.addTasks(inputs);
     const detach = opts.quiet ? () => {} : attachProgress(team, { stream: process.stderr, ...(opts.color === false ? { color: false } : {}) });
