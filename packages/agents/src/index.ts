@@ -19,3 +19,4 @@ export { mixtureOfAgents, aggregateStep, MixtureError, type MixtureOptions, type
 export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionIds, type SynthesizeInput, type SynthesizeConfig } from './moa/queue-moa.js';
 export * from './codebase/index.js';
 export * from './command/index.js';
+export * from './mcp/index.js';

@@ -81,6 +81,15 @@ export function buildProgram(): Command {
       process.exitCode = await workerCommand(cmd.opts());
     });
 
+  common(program.command('mcp'), { json: false })
+    .description('serve the team over MCP on stdio, for Claude Code, Cursor or any MCP client (docs/mcp.md)')
+    .option('--lease-ms <ms>', 'lease of each claim a client takes; renewed while it holds the claim', int('--lease-ms'))
+    .option('--idle <duration>', 'a client silent this long loses its claims (they expire), e.g. 30m (default 1h)')
+    .action(async (_o, cmd: Command) => {
+      const { mcpCommand } = await import('./commands/mcp.js');
+      process.exitCode = await mcpCommand(cmd.opts());
+    });
+
   common(program.command('status'))
     .description('tasks by state, the agents seen and their last report, and the tasks')
     .option('--status <state>', 'only tasks in this state')
