@@ -11,6 +11,7 @@ export { ReviewerAgent } from './roles/reviewer.js';
 export { SpecialistAgent } from './roles/specialist.js';
 export { performReview, REVIEW_SCHEMA, type ReviewVerdict, type ReviewOutcome } from './roles/review.js';
 export { AgentTeam, createAgent, type AgentTeamOptions, type RunOptions, type TeamTaskOptions } from './team/agent-team.js';
+export { AGENT_EVENT_TYPES } from './team/events.js';
 export { PLAN_SCHEMA, planProblems, planSinks, type Plan, type PlanStep } from './team/plan.js';
 export { formatSummary, taskOutcome, colors, type RunSummary, type RunStatus, type TaskOutcome } from './team/summary.js';
 export { attachProgress, useColor, type ProgressOptions } from './cli/progress.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ClaimFilter, EventLog, type TaskRecord, listDir } from '@agent-team/core';
+import { type ClaimFilter, EventLog, type TaskRecord, type TeamEvent, type TeamEventType, listDir } from '@agent-team/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Agent,
@@ -23,7 +23,7 @@ describe('AgentTeam', () => {
     teams.push(team);
     return team;
   };
-  const events = (types?: string[]) => EventLog.read(path.join(dir, 'events'), types ? { types } : {});
+  const events = <K extends TeamEventType>(types?: K[]) => EventLog.read<K>(path.join(dir, 'events'), types ? { types } : {});
   afterEach(async () => {
     for (const team of teams.splice(0)) await team.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -106,7 +106,7 @@ describe('AgentTeam', () => {
     expect(docsClaimedAt).toBeGreaterThan(approvedAt);
     expect(log.filter((e) => e.type === 'task.claimed' && e.taskId === 'docs')).toHaveLength(1);
     // The second attempt saw the reviewer's feedback in its prompt.
-    expect(log.find((e) => e.type === 'task.reopened' && e.taskId === 'impl')?.feedback).toBe(record?.feedback[0]);
+    expect(log.find((e): e is TeamEvent<'task.reopened'> => e.type === 'task.reopened' && e.taskId === 'impl')?.feedback).toBe(record?.feedback[0]);
   });
 
   it('creates the missing review task of a result held for review (its worker died before adding it)', async () => {

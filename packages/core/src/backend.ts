@@ -1,11 +1,12 @@
 import fs from 'node:fs';
+import type { EventEmitter } from 'eventemitter3';
 import type { FileMessageStoreOptions } from './bus/file-message-store.js';
 import { FileMessageStore } from './bus/file-message-store.js';
 import type { MessageStore } from './bus/message-store.js';
 import type { Clock } from './clock.js';
 import { ValidationError, errorMessage } from './errors.js';
 import { EventLog, type FollowEventsOptions, type ReadEventsOptions } from './events/event-log.js';
-import type { EventInput, TeamEvent } from './events/types.js';
+import type { EventInput, TeamEvent, TeamEventListeners, TeamEventType } from './events/types.js';
 import { listDir } from './fs/file-io.js';
 import { assertValidId } from './ids.js';
 import { FileTaskStore, type FileTaskStoreOptions } from './queue/file/file-task-store.js';
@@ -15,12 +16,12 @@ import { Workspace, type WorkspaceOptions } from './workspace.js';
 /** The event-log seam: append in order, listen in process, read and follow the merged stream. */
 export interface EventStream {
   append(event: EventInput): TeamEvent;
-  on(type: string, listener: (event: TeamEvent) => void): unknown;
-  off(type: string, listener: (event: TeamEvent) => void): unknown;
+  on<K extends EventEmitter.EventNames<TeamEventListeners>>(type: K, listener: EventEmitter.EventListener<TeamEventListeners, K>): unknown;
+  off<K extends EventEmitter.EventNames<TeamEventListeners>>(type: K, listener: EventEmitter.EventListener<TeamEventListeners, K>): unknown;
   /** Every event, merged across writers, in time order. */
-  read(options?: ReadEventsOptions): Promise<TeamEvent[]>;
+  read<K extends TeamEventType = TeamEventType>(options?: ReadEventsOptions<K>): Promise<TeamEvent<K>[]>;
   /** The stream from `since`, then live events, until the signal aborts. */
-  follow(options?: FollowEventsOptions): AsyncGenerator<TeamEvent>;
+  follow<K extends TeamEventType = TeamEventType>(options?: FollowEventsOptions<K>): AsyncGenerator<TeamEvent<K>>;
 }
 
 /** What an agent process reports about itself, for `status` and `watch`. */
@@ -73,18 +74,18 @@ class FileEventStream implements EventStream {
   append(event: EventInput): TeamEvent {
     return this.log.append(event);
   }
-  on(type: string, listener: (event: TeamEvent) => void): this {
+  on<K extends EventEmitter.EventNames<TeamEventListeners>>(type: K, listener: EventEmitter.EventListener<TeamEventListeners, K>): this {
     this.log.on(type, listener);
     return this;
   }
-  off(type: string, listener: (event: TeamEvent) => void): this {
+  off<K extends EventEmitter.EventNames<TeamEventListeners>>(type: K, listener: EventEmitter.EventListener<TeamEventListeners, K>): this {
     this.log.off(type, listener);
     return this;
   }
-  async read(options?: ReadEventsOptions): Promise<TeamEvent[]> {
+  async read<K extends TeamEventType = TeamEventType>(options?: ReadEventsOptions<K>): Promise<TeamEvent<K>[]> {
     return EventLog.read(this.log.dir, options);
   }
-  follow(options?: FollowEventsOptions): AsyncGenerator<TeamEvent> {
+  follow<K extends TeamEventType = TeamEventType>(options?: FollowEventsOptions<K>): AsyncGenerator<TeamEvent<K>> {
     return EventLog.follow(this.log.dir, options);
   }
 }
@@ -140,10 +141,16 @@ export class FileBackend implements Backend {
     return new FileBackend(Workspace.open(dir, options), options, true);
   }
 
-  async close(): Promise<void> {
-    await this.tasks.close();
-    await this.messages.close();
-    if (this.ownsWorkspace) await this.workspace.close();
+  private closing: Promise<void> | null = null;
+
+  /** Closes the stores (and the workspace if this backend opened it). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.tasks.close();
+      await this.messages.close();
+      if (this.ownsWorkspace) await this.workspace.close();
+    })();
+    return this.closing;
   }
 }
 

@@ -15,7 +15,7 @@ export { backoffDelay } from './queue/backoff.js';
 export * from './bus/types.js';
 export type { MessageStore } from './bus/message-store.js';
 export { FileMessageStore, type FileMessageStoreOptions } from './bus/file-message-store.js';
-export { MessageBus, KIND_PATTERN, type MessageBusOptions, type SubscribeOptions, type Subscription } from './bus/message-bus.js';
+export { MessageBus, KIND_PATTERN, type MessageBusEvents, type MessageBusOptions, type SubscribeOptions, type Subscription } from './bus/message-bus.js';
 export {
   FileBackend,
   openBackend,

@@ -12,10 +12,10 @@ describe('event log', () => {
     dir = tempDir('events-');
     const a = new EventLog(dir, 'host~1~a');
     const b = new EventLog(dir, 'host~2~b');
-    a.append({ type: 'task.added', taskId: 't1' });
-    b.append({ type: 'task.claimed', taskId: 't1', agentId: 'w', attempt: 1 });
+    a.append({ type: 'task.added', taskId: 't1', taskType: 'task', dependencies: [] });
+    b.append({ type: 'task.claimed', taskId: 't1', agentId: 'w', attempt: 1, leaseUntil: 0 });
     const mark = b.append({ type: 'task.completed', taskId: 't1', agentId: 'w', attempt: 1 }).ts;
-    a.append({ type: 'message.sent', agentId: 'lead' });
+    a.append({ type: 'message.sent', agentId: 'lead', messageId: 'm1', to: 'w', kind: 'text', recipients: 1 });
     // A writer killed mid-append leaves half a line.
     fs.appendFileSync(path.join(dir, 'host~2~b.jsonl'), '{"ts":1,"type":"task.fa');
     const all = EventLog.read(dir);

@@ -14,6 +14,13 @@ import { describeTaskStoreConformance } from './conformance/task-store-suite.js'
 import { dropNamespace, redisBusHarness, redisQueueHarness, uniqueNamespace } from './helpers/redis-harness.js';
 import { NO_REDIS_MESSAGE, REDIS_SERVER, RedisServer, freePort, useRedisServer } from './helpers/redis-server.js';
 
+// An application's own event, added to the typed map as the docs show.
+declare module '@agent-team/core' {
+  interface TeamEventMap {
+    'team.note': { agentId: string; text: string };
+  }
+}
+
 if (!REDIS_SERVER) {
   describe.skip(NO_REDIS_MESSAGE, () => {
     it('needs redis-server', () => {});

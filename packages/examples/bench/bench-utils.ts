@@ -24,6 +24,8 @@ export async function bundle(entry: string, external: string[] = []): Promise<st
     target: 'node20',
     logLevel: 'error',
     external,
+    // The workspace's packages from their sources, as the repo's scripts and tests use them.
+    conditions: ['@agent-team/source'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return outfile;

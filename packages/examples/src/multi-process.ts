@@ -22,10 +22,12 @@ await queue.addMany(Array.from({ length: tasks }, (_, i) => ({ id: `job-${String
 await queue.close();
 console.log(`${tasks} tasks in ${workspace}; starting ${workers} worker processes:\n`);
 
+// The workers run the CLI as this script runs: from source under the repo's "@agent-team/source" condition.
+const conditions = process.execArgv.filter((arg) => arg.startsWith('--conditions') || arg.startsWith('-C'));
 const started = Date.now();
 const exits = Array.from({ length: workers }, (_, i) => {
   const id = `worker-${i + 1}`;
-  const child = spawn(process.execPath, [bin, 'worker', '--id', id, '--role', 'worker', '--latency', '100-400', '--lease-ms', '3000', '-w', workspace], {
+  const child = spawn(process.execPath, [...conditions, bin, 'worker', '--id', id, '--role', 'worker', '--latency', '100-400', '--lease-ms', '3000', '-w', workspace], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

@@ -17,7 +17,9 @@ describe('Mixture-of-Agents lab', () => {
   });
 
   it('every check holds: accuracy vs the math, failures, tokens, and parallel wall time', async () => {
-    const checks = await runLab({ items: 2000, seed: 2024 });
+    // The 5% overhead target is the benchmark's (pnpm bench:moa); a test on a
+    // shared, loaded machine checks only that the proposals ran in parallel.
+    const checks = await runLab({ items: 2000, seed: 2024, timing: 'parallel' });
     for (const check of checks) expect({ name: check.name, pass: check.pass, detail: check.detail }).toMatchObject({ pass: true });
     expect(checks.map((c) => c.name)).toEqual([
       'independent',

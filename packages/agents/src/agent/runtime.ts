@@ -1,4 +1,4 @@
-import type { AgentDirectory, MessageBus, TaskQueue, TaskRecord, TeamEvent } from '@agent-team/core';
+import type { AgentDirectory, EventInput, MessageBus, TaskQueue, TaskRecord } from '@agent-team/core';
 import type { UsageTracker } from '../models/index.js';
 import type { Plan } from '../team/plan.js';
 
@@ -57,9 +57,9 @@ export interface AgentRuntime {
   /** Where agents report what they are doing (for `status` and `watch`). */
   readonly agents: AgentDirectory;
   /** Records a team-level event (event log and in-process listeners). */
-  emit(event: Omit<TeamEvent, 'ts' | 'writer' | 'seq'>): void;
+  emit(event: EventInput): void;
   /** Tells in-process listeners only (high-rate events such as streamed text, not worth the log). */
-  notify(event: Omit<TeamEvent, 'ts' | 'writer' | 'seq'>): void;
+  notify(event: EventInput): void;
   /** Agents that should hear about completions and idleness. */
   leads(): readonly string[];
   /** Requirements (roles, specialties) that some agent of the team satisfies. */

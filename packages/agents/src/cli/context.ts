@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type Backend, ValidationError, openBackend } from '@agent-team/core';
+import { CliError } from './errors.js';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -11,16 +12,7 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** A failure with the exit code to leave with: 1 a failed run, 2 bad usage or input. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 2,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError } from './errors.js';
 
 /**
  * Opens the backend the options name: `--backend redis://...`, or the

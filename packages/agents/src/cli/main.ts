@@ -5,12 +5,13 @@
  * stdout is not a terminal. Heavy modules (model SDKs) load only for the
  * commands that need them, so `status` and friends start fast.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { AgentTeamError, TaskNotFoundError, TaskStateError, ValidationError } from '@agent-team/core';
-import { ModelConfigError } from '../models/errors.js';
-import { CliError, type GlobalOptions } from './context.js';
+import type { GlobalOptions } from './context.js';
+import { CliError } from './errors.js';
 
-const VERSION = '0.1.0';
+/** The package's version: package.json sits two folders up from both src/cli and dist/cli. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function common(cmd: Command, options: { json?: boolean } = {}): Command {
   cmd
@@ -208,8 +209,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Bad input (exit 2) as opposed to a failure while running (exit 1). */
-function isInputError(err: unknown): boolean {
+/** Bad input (exit 2) as opposed to a failure while running (exit 1). Loaded on the error path only, to keep start-up light. */
+async function isInputError(err: unknown): Promise<boolean> {
+  const { TaskNotFoundError, TaskStateError, ValidationError } = await import('@agent-team/core');
+  const { ModelConfigError } = await import('../models/errors.js');
   return (
     err instanceof ValidationError ||
     err instanceof TaskNotFoundError ||
@@ -235,13 +238,13 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       process.stderr.write(`${red('error:')} ${message}\n`);
       return err.exitCode;
     }
-    if (isInputError(err)) {
+    if (await isInputError(err)) {
       process.stderr.write(`${red('error:')} ${message}\n`);
       return 2;
     }
     process.stderr.write(`${red('error:')} ${message}\n`);
     if (process.env.AGENT_TEAM_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    else if (!(err instanceof AgentTeamError)) process.stderr.write('(set AGENT_TEAM_DEBUG=1 for the stack trace)\n');
+    else if (!(err instanceof (await import('@agent-team/core')).AgentTeamError)) process.stderr.write('(set AGENT_TEAM_DEBUG=1 for the stack trace)\n');
     return 1;
   }
 }

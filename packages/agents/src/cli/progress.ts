@@ -93,7 +93,7 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
       case 'task.released':
       case 'task.deferred':
         running.delete(id);
-        line(agent, c.yellow(event.type.slice(5).padEnd(9)), `${id}${event.error ? `: ${text(event.error).slice(0, 80)}` : ''}`);
+        line(agent, c.yellow(event.type.slice(5).padEnd(9)), `${id}${'error' in event && event.error ? `: ${text(event.error).slice(0, 80)}` : ''}`);
         break;
       case 'task.failed':
       case 'task.blocked':

@@ -8,6 +8,7 @@ import type { TaskContext } from '../agent/task-context.js';
 import type { GenerateResponse, LanguageModel, StreamEvent } from '../models/index.js';
 import { redactSecrets } from '../models/secrets.js';
 import { formatCommandLine, splitCommandLine } from './command-line.js';
+import './events.js';
 import { expandEnv, minimalEnv, registerEnvSecrets } from './env.js';
 import { type CommandPreset, PRESETS, PRESET_NAMES, type PresetName, type ToolUsage, isPresetName } from './presets.js';
 import { type ProcessOutcome, runProcess } from './process-runner.js';
@@ -267,7 +268,7 @@ export class CommandAgent extends Agent {
     let skipped = 0;
     let windowStart = 0;
     let inWindow = 0;
-    const emit = (stream: string, line: string) =>
+    const emit = (stream: 'stdout' | 'stderr' | 'note', line: string) =>
       runtime.emit({ type: 'command.output', taskId: task.id, agentId: this.id, attempt: task.attempt, stream, line });
     return {
       line: (stream, raw) => {

@@ -1,4 +1,5 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ClientOptions } from '@anthropic-ai/sdk';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
   checkHttpOptions,
@@ -54,7 +55,8 @@ export class AnthropicModel implements LanguageModel {
   readonly provider = PROVIDER;
   readonly id: string;
   readonly baseURL: string;
-  private readonly client: Anthropic;
+  private readonly clientOptions: ClientOptions;
+  private sdkClient: Promise<Anthropic> | null = null;
   private readonly policy: CallPolicy;
   private readonly prices: PriceTable;
   private readonly structuredOutputs: boolean;
@@ -71,7 +73,7 @@ export class AnthropicModel implements LanguageModel {
     this.baseURL = (options.baseURL ?? env['ANTHROPIC_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     this.prices = options.prices ?? defaultPriceTable;
     this.structuredOutputs = options.structuredOutputs ?? true;
-    this.client = new Anthropic({
+    this.clientOptions = {
       apiKey,
       baseURL: this.baseURL,
       // Our retry policy is the only one: the SDK's would multiply attempts and ignore our deadline.
@@ -80,7 +82,7 @@ export class AnthropicModel implements LanguageModel {
       logger: redactingLogger(options.logger),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       ...(options.defaultHeaders ? { defaultHeaders: options.defaultHeaders } : {}),
-    });
+    };
     const context = { provider: PROVIDER, modelId: this.id, model, keyEnvVar: KEY_VAR, baseURL: this.baseURL };
     this.policy = {
       provider: PROVIDER,
@@ -94,10 +96,16 @@ export class AnthropicModel implements LanguageModel {
     };
   }
 
+  /** The SDK client, made on first use: importing the SDK costs start-up time that users of other models should not pay. */
+  private client(): Promise<Anthropic> {
+    this.sdkClient ??= import('@anthropic-ai/sdk').then(({ default: Sdk }) => new Sdk(this.clientOptions));
+    return this.sdkClient;
+  }
+
   generate(request: GenerateRequest): Promise<GenerateResponse> {
     // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
-      const message = await this.client.messages.create(
+      const message = await (await this.client()).messages.create(
         { ...this.buildParams(request), stream: false },
         { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
       );
@@ -110,7 +118,7 @@ export class AnthropicModel implements LanguageModel {
   }
 
   private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
-    const events = await this.client.messages.create(
+    const events = await (await this.client()).messages.create(
       { ...this.buildParams(request), stream: true },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },
     );

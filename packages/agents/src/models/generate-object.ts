@@ -1,4 +1,4 @@
-import { z, type ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { StructuredOutputError } from './errors.js';
 import { extractJson } from './json-extract.js';
 import { validateJsonSchema, type JsonSchema } from './json-schema.js';
@@ -50,7 +50,7 @@ export async function generateObject<T = unknown>(
     throw new RangeError(`maxRepairs must be a whole number >= 0, got ${String(maxRepairs)}`);
   }
   const zodSchema = isZodSchema(schema) ? schema : undefined;
-  const jsonSchema = zodSchema ? zodToJsonSchema(zodSchema) : (schema as JsonSchema);
+  const jsonSchema = zodSchema ? await zodToJsonSchema(zodSchema) : (schema as JsonSchema);
   const first: GenerateRequest = {
     ...base,
     system: appendToSystem(base.system, jsonInstruction(jsonSchema)),
@@ -141,7 +141,9 @@ function isZodSchema(schema: unknown): schema is ZodType {
   return typeof schema === 'object' && schema !== null && '_zod' in schema && typeof (schema as ZodType).safeParse === 'function';
 }
 
-function zodToJsonSchema(schema: ZodType): JsonSchema {
+/** zod loads here, not up front: whoever passes a zod schema has loaded it already, everyone else never needs it. */
+async function zodToJsonSchema(schema: ZodType): Promise<JsonSchema> {
+  const { z } = await import('zod');
   const { $schema: _ignored, ...json } = z.toJSONSchema(schema) as JsonSchema;
   return json;
 }

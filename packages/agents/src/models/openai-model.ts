@@ -1,4 +1,5 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import type { ClientOptions } from 'openai';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import {
   checkHttpOptions,
@@ -76,7 +77,8 @@ export class OpenAIModel implements LanguageModel {
   readonly provider = PROVIDER;
   readonly id: string;
   readonly baseURL: string;
-  private readonly client: OpenAI;
+  private readonly clientOptions: ClientOptions;
+  private sdkClient: Promise<OpenAI> | null = null;
   private readonly policy: CallPolicy;
   private readonly prices: PriceTable;
   private readonly jsonMode: NonNullable<OpenAIModelOptions['jsonMode']>;
@@ -101,7 +103,7 @@ export class OpenAIModel implements LanguageModel {
     this.maxTokensParam = options.maxTokensParam ?? (official ? 'max_completion_tokens' : 'max_tokens');
     const organization = options.organization ?? env['OPENAI_ORG_ID'];
     const project = options.project ?? env['OPENAI_PROJECT_ID'];
-    this.client = new OpenAI({
+    this.clientOptions = {
       apiKey,
       baseURL: this.baseURL,
       // Our retry policy is the only one: the SDK's would multiply attempts and ignore our deadline.
@@ -112,7 +114,7 @@ export class OpenAIModel implements LanguageModel {
       ...(organization ? { organization } : {}),
       ...(project ? { project } : {}),
       ...(options.defaultHeaders ? { defaultHeaders: options.defaultHeaders } : {}),
-    });
+    };
     const context = { provider: PROVIDER, modelId: this.id, model, keyEnvVar: KEY_VAR, baseURL: this.baseURL };
     this.policy = {
       provider: PROVIDER,
@@ -126,10 +128,16 @@ export class OpenAIModel implements LanguageModel {
     };
   }
 
+  /** The SDK client, made on first use: importing the SDK costs start-up time that users of other models should not pay. */
+  private client(): Promise<OpenAI> {
+    this.sdkClient ??= import('openai').then(({ default: Sdk }) => new Sdk(this.clientOptions));
+    return this.sdkClient;
+  }
+
   generate(request: GenerateRequest): Promise<GenerateResponse> {
     // Params are built inside the call, after the runner has checked the request.
     return runCall(this.policy, request, async ({ signal, remainingMs }) => {
-      const completion = await this.client.chat.completions.create(this.buildParams(request), {
+      const completion = await (await this.client()).chat.completions.create(this.buildParams(request), {
         signal,
         timeout: sdkTimeout(remainingMs),
         maxRetries: 0,
@@ -143,7 +151,7 @@ export class OpenAIModel implements LanguageModel {
   }
 
   private async *streamAttempt(request: GenerateRequest, signal: AbortSignal, remainingMs: number): AsyncGenerator<StreamEvent> {
-    const chunks = await this.client.chat.completions.create(
+    const chunks = await (await this.client()).chat.completions.create(
       // include_usage adds a last chunk with the token counts, which budgets need.
       { ...this.buildParams(request), stream: true, stream_options: { include_usage: true } },
       { signal, timeout: sdkTimeout(remainingMs), maxRetries: 0 },

@@ -105,7 +105,7 @@ export class LeadAgent extends Agent {
       });
     }
     await ctx.addTasks(inputs);
-    runtime.emit({ type: 'plan.created', taskId: task.id, agentId: this.id, tasks: inputs.map((i) => i.id) });
+    runtime.emit({ type: 'plan.created', taskId: task.id, agentId: this.id, tasks: inputs.flatMap((i) => (i.id === undefined ? [] : [i.id])) });
     return {
       goal,
       tasks: plan.tasks.map((step) => ({

@@ -10,9 +10,11 @@ import {
   TaskQueue,
   type TaskRecord,
   type TeamEvent,
+  type TeamEventListeners,
   ValidationError,
   type Workspace,
   assertValidId,
+  emitTyped,
   isFinal,
   openBackend,
 } from '@agent-team/core';
@@ -76,7 +78,12 @@ export interface RunOptions {
   /** End the run after this long; in-flight tasks are handed back. @default no limit */
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Treat SIGINT and SIGTERM like an abort while the run lasts. @default true */
+  /**
+   * Treat SIGINT and SIGTERM like an abort while the run lasts (a second
+   * signal exits the process with 130 or 143). Off by default: a library does
+   * not take over the process's signals; the `agent-team` CLI handles them
+   * itself and passes `signal`. @default false
+   */
   handleSignals?: boolean;
   /** End when nothing is left to claim or run; false keeps waiting for new work (a long-lived worker). @default true */
   stopWhenIdle?: boolean;
@@ -86,8 +93,6 @@ export type TeamTaskOptions = Omit<TaskInput, 'description'> & {
   /** Hold the result until a reviewer approves it. */
   review?: boolean;
 };
-
-type TeamEvents = Record<string, (event: TeamEvent) => void>;
 
 /**
  * A team of agents working one workspace's queue to the end.
@@ -100,7 +105,7 @@ type TeamEvents = Record<string, (event: TeamEvent) => void>;
  * const summary = await team.run({ timeoutMs: 60_000 });
  * console.log(`Completed: ${summary.completed}/${summary.total}`);
  */
-export class AgentTeam extends EventEmitter<TeamEvents> {
+export class AgentTeam extends EventEmitter<TeamEventListeners> {
   readonly backend: Backend;
   readonly queue: TaskQueue;
   readonly bus: MessageBus;
@@ -163,10 +168,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 5000;
     if (opts.budget) this.budget = this.usage.createBudget(opts.budget, { teamId: this.teamId });
 
-    this.backend.events.on('*', (event: TeamEvent) => {
-      this.emit(event.type, event);
-      this.emit('*', event);
-    });
+    this.backend.events.on('*', (event) => emitTyped(this, event, '*'));
     this.usage.on('record', (record) => {
       if (record.attribution.teamId !== this.teamId) return;
       this.backend.events.append({
@@ -196,8 +198,7 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
       emit: (event) => this.backend.events.append(event),
       notify: (event) => {
-        const full = { ts: Date.now(), writer: 'local', seq: 0, ...event } as TeamEvent;
-        this.emit(full.type, full);
+        emitTyped(this, { ts: Date.now(), writer: 'local', seq: 0, ...event });
       },
       agents: this.backend.agents,
       leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),
@@ -303,19 +304,19 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
       stop.abort(new AbortError(reason));
     };
     const released: RunSummary['released'] = [];
-    const onHandedBack = (event: TeamEvent) => {
-      if (event.taskId && event.agentId) released.push({ taskId: event.taskId, agentId: event.agentId });
+    const onHandedBack = (event: TeamEvent<'task.handed_back'>) => {
+      released.push({ taskId: event.taskId, agentId: event.agentId });
     };
     this.on('task.handed_back', onHandedBack);
     const timer = options.timeoutMs !== undefined ? setTimeout(() => end('timeout', `timed out after ${options.timeoutMs} ms`), options.timeoutMs) : null;
     const onAbort = () => end('aborted', `aborted: ${reasonText(options.signal?.reason)}`);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
-    const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGINT', 'SIGTERM'];
+    const signals: NodeJS.Signals[] = options.handleSignals === true ? ['SIGINT', 'SIGTERM'] : [];
     let interrupts = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       interrupts += 1;
-      if (interrupts > 1) process.exit(130);
+      if (interrupts > 1) process.exit(sig === 'SIGTERM' ? 143 : 130);
       end('aborted', `interrupted by ${sig}; in-flight tasks handed back`);
     };
     for (const sig of signals) process.on(sig, onSignal);
@@ -511,11 +512,20 @@ export class AgentTeam extends EventEmitter<TeamEvents> {
 
   private closeBackendOnClose = false;
 
-  /** Closes the queue, the bus and (if the team opened it) the backend. */
-  async close(): Promise<void> {
-    await this.queue.close();
-    await this.bus.close();
-    if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
+  private closing: Promise<void> | null = null;
+
+  /**
+   * Closes the queue, the bus and (if the team opened it) the backend.
+   * Idempotent. Not needed for the process to exit on the file backend: once
+   * `run()` returns nothing of the team keeps the event loop alive.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue.close();
+      await this.bus.close();
+      if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
+    })();
+    return this.closing;
   }
 }
 

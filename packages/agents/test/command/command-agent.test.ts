@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { EventLog } from '@agent-team/core';
+import { EventLog, type TeamEventType } from '@agent-team/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../src/cli/spec.js';
 import { AgentTeam, CommandAgent, PRESETS, splitCommandLine } from '../../src/index.js';
@@ -23,7 +23,7 @@ describe('command agents', () => {
     teams.push(team);
     return team;
   };
-  const events = (types: string[]) => EventLog.read(path.join(dir, 'ws', 'events'), { types });
+  const events = <K extends TeamEventType>(types: K[]) => EventLog.read(path.join(dir, 'ws', 'events'), { types });
   afterEach(async () => {
     for (const team of teams.splice(0)) await team.close();
     fs.rmSync(dir, { recursive: true, force: true });

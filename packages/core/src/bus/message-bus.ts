@@ -38,7 +38,8 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-type BusEvents = { sent: (message: Message) => void };
+/** The bus's emitter map: `sent` with each message this process sent. */
+export type MessageBusEvents = { sent: (message: Message) => void };
 
 /**
  * Direct and broadcast messages between agents, in one process or many.
@@ -51,7 +52,7 @@ type BusEvents = { sent: (message: Message) => void };
  * await bus.send({ from: 'worker-1', to: 'lead', kind: 'idle', body: { tasksDone: 3 } });
  * for await (const message of bus.messages('lead', { signal })) handle(message);
  */
-export class MessageBus extends EventEmitter<BusEvents> {
+export class MessageBus extends EventEmitter<MessageBusEvents> {
   readonly store: MessageStore;
   private readonly events: EventStream | null;
   private readonly clock: Clock | null;
@@ -245,10 +246,16 @@ export class MessageBus extends EventEmitter<BusEvents> {
     return this.store.compact(agentId);
   }
 
-  async close(): Promise<void> {
-    for (const controller of this.subscriptions) controller.abort();
-    this.subscriptions.clear();
-    await this.store.close();
-    if (this.owned) await this.owned.close();
+  private closing: Promise<void> | null = null;
+
+  /** Stops the subscriptions and closes the store (and the workspace if this bus opened it). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const controller of this.subscriptions) controller.abort();
+      this.subscriptions.clear();
+      await this.store.close();
+      if (this.owned) await this.owned.close();
+    })();
+    return this.closing;
   }
 }

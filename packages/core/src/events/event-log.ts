@@ -4,23 +4,21 @@ import { EventEmitter } from 'eventemitter3';
 import { type Clock, eventTimestamp, systemClock, sleep } from '../clock.js';
 import { AbortError, errnoCode } from '../errors.js';
 import { listDir } from '../fs/file-io.js';
-import { type EventInput, type TeamEvent, compareEvents } from './types.js';
-
-type Listener = (event: TeamEvent) => void;
+import { type EventInput, type TeamEvent, type TeamEventListeners, type TeamEventType, compareEvents, emitTyped } from './types.js';
 
 /** In-process listeners: by event type, or `'*'` for every event. */
-export type EventLogEvents = Record<string, Listener>;
+export type EventLogEvents = TeamEventListeners;
 
-export interface ReadEventsOptions {
+export interface ReadEventsOptions<K extends TeamEventType = TeamEventType> {
   /** Only events with `ts` greater than this (epoch ms). */
   since?: number;
-  /** Only these types. */
-  types?: readonly string[];
+  /** Only these types (the result is typed as those events). */
+  types?: readonly K[];
   taskId?: string;
   agentId?: string;
 }
 
-export interface FollowEventsOptions extends ReadEventsOptions {
+export interface FollowEventsOptions<K extends TeamEventType = TeamEventType> extends ReadEventsOptions<K> {
   signal?: AbortSignal;
   /** How often to look for new lines. @default 100 */
   pollMs?: number;
@@ -59,7 +57,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   /** Appends one event and notifies in-process listeners. Returns the event. */
   append(input: EventInput): TeamEvent {
     this.seq += 1;
-    const event: TeamEvent = { ts: this.timestamp(), writer: this.writerId, seq: this.seq, ...input } as TeamEvent;
+    const event: TeamEvent = { ts: this.timestamp(), writer: this.writerId, seq: this.seq, ...input };
     this.writeLines(`${JSON.stringify(event)}\n`);
     this.notify(event);
     return event;
@@ -73,7 +71,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
     const ts = this.timestamp();
     for (const input of inputs) {
       this.seq += 1;
-      const event = { ts, writer: this.writerId, seq: this.seq, ...input } as TeamEvent;
+      const event: TeamEvent = { ts, writer: this.writerId, seq: this.seq, ...input };
       events.push(event);
       text += `${JSON.stringify(event)}\n`;
     }
@@ -83,8 +81,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   }
 
   private notify(event: TeamEvent): void {
-    this.emit(event.type, event);
-    this.emit('*', event);
+    emitTyped(this, event, '*');
   }
 
   private writeLines(text: string): void {
@@ -103,7 +100,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   }
 
   /** Every event in the folder, merged from all writers, in time order. */
-  static read(dir: string, options: ReadEventsOptions = {}): TeamEvent[] {
+  static read<K extends TeamEventType = TeamEventType>(dir: string, options: ReadEventsOptions<K> = {}): TeamEvent<K>[] {
     const events: TeamEvent[] = [];
     for (const name of listDir(dir)) {
       if (!name.endsWith('.jsonl')) continue;
@@ -116,10 +113,10 @@ export class EventLog extends EventEmitter<EventLogEvents> {
       }
       parseLines(text, events, options);
     }
-    return events.sort(compareEvents);
+    return events.sort(compareEvents) as TeamEvent<K>[];
   }
 
-  read(options: ReadEventsOptions = {}): TeamEvent[] {
+  read<K extends TeamEventType = TeamEventType>(options: ReadEventsOptions<K> = {}): TeamEvent<K>[] {
     return EventLog.read(this.dir, options);
   }
 
@@ -127,7 +124,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
    * Yields the merged stream from `since`, then new events as they are
    * written, in time order, until `signal` aborts.
    */
-  static async *follow(dir: string, options: FollowEventsOptions = {}): AsyncGenerator<TeamEvent> {
+  static async *follow<K extends TeamEventType = TeamEventType>(dir: string, options: FollowEventsOptions<K> = {}): AsyncGenerator<TeamEvent<K>> {
     const pollMs = options.pollMs ?? 100;
     const windowMs = options.reorderWindowMs ?? 150;
     const offsets = new Map<string, { offset: number; rest: string }>();
@@ -157,7 +154,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
         // A line that arrives later than the window still comes out, just not reordered.
         if (lastYielded && compareEvents(event, lastYielded) < 0 && event.ts < lastYielded.ts - windowMs * 10) continue;
         lastYielded = event;
-        yield event;
+        yield event as TeamEvent<K>;
       }
       try {
         await sleep(pollMs, signal);
@@ -193,7 +190,7 @@ function readFrom(file: string, offset: number): Buffer {
   }
 }
 
-function parseLines(text: string, into: TeamEvent[], options: ReadEventsOptions): void {
+function parseLines(text: string, into: TeamEvent[], options: ReadEventsOptions<TeamEventType>): void {
   const types = options.types ? new Set(options.types) : null;
   let start = 0;
   while (start < text.length) {

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import lockfile from 'proper-lockfile';
 import { type Clock, sleep, systemClock } from '../clock.js';
 import { AbortError, AgentTeamError, ValidationError, describeValue, errnoCode, errorMessage } from '../errors.js';
 import { currentHost } from '../fs/file-io.js';
@@ -436,6 +435,8 @@ export class ResourceLocks {
     const guard = new GuardedFs(lockPath, token, reportLost);
     let unlock: () => Promise<void>;
     try {
+      // Loaded on first use: proper-lockfile (and graceful-fs, which it patches in) cost start-up time that most processes never need.
+      const { default: lockfile } = await import('proper-lockfile');
       unlock = await lockfile.lock(path.join(this.lockDir, `${token}.handle`), {
         lockfilePath: lockPath,
         realpath: false,

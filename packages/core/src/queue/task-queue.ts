@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../clock.js';
 import { AbortError, LeaseLostError, ValidationError, describeValue, errorMessage } from '../errors.js';
-import type { TeamEvent } from '../events/types.js';
+import { type TaskEventListeners, emitTyped } from '../events/types.js';
 import { assertValidId } from '../ids.js';
 import type { Backend, EventStream } from '../backend.js';
 import { FileBackend } from '../backend.js';
@@ -47,7 +47,6 @@ export interface WaitOptions {
 /** Seed-style status: counts by state plus `total`. */
 export type QueueStatus = TaskCounts;
 
-type QueueEvents = Record<string, (event: TeamEvent) => void>;
 
 /**
  * A dependency-aware task queue shared by every process that opens the same
@@ -62,7 +61,7 @@ type QueueEvents = Record<string, (event: TeamEvent) => void>;
  * const claim = await queue.claim({ agentId: 'worker-1' });
  * if (claim) await claim.complete('notes...');
  */
-export class TaskQueue extends EventEmitter<QueueEvents> {
+export class TaskQueue extends EventEmitter<TaskEventListeners> {
   readonly store: TaskStore;
   readonly leaseMs: number;
   private readonly defaults: SpecDefaults;
@@ -92,8 +91,8 @@ export class TaskQueue extends EventEmitter<QueueEvents> {
     this.reapIntervalMs = options.reapIntervalMs ?? 1000;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.owned = options.owned ?? null;
-    options.events?.on('*', (event: TeamEvent) => {
-      if (event.type.startsWith('task.')) this.emit(event.type, event);
+    options.events?.on('*', (event) => {
+      if (event.type.startsWith('task.')) emitTyped(this, event);
     });
   }
 

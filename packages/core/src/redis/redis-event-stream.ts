@@ -3,10 +3,9 @@ import type { Redis } from 'ioredis';
 import type { EventStream } from '../backend.js';
 import { type Clock, eventTimestamp, systemClock } from '../clock.js';
 import type { FollowEventsOptions, ReadEventsOptions } from '../events/event-log.js';
-import type { EventInput, TeamEvent } from '../events/types.js';
+import { type EventInput, type TeamEvent, type TeamEventListeners, type TeamEventType, emitTyped } from '../events/types.js';
 import type { RedisConnection } from './redis-connection.js';
 
-type Listener = (event: TeamEvent) => void;
 type StreamEntry = [id: string, fields: string[]];
 
 /**
@@ -16,7 +15,7 @@ type StreamEntry = [id: string, fields: string[]];
  * agents, team). In-process listeners fire exactly as with the file backend.
  * The stream's entry order is the commit order; readers get it in that order.
  */
-export class RedisEventStream extends EventEmitter<Record<string, Listener>> implements EventStream {
+export class RedisEventStream extends EventEmitter<TeamEventListeners> implements EventStream {
   /** Odd sequence numbers; events written by scripts get even ones, so they never collide. */
   private seq = 0;
   private readonly key: string;
@@ -39,7 +38,7 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
 
   append(input: EventInput): TeamEvent {
     this.seq += 1;
-    const event = { ts: this.timestamp(), writer: this.writerId, seq: 2 * this.seq - 1, ...input } as TeamEvent;
+    const event: TeamEvent = { ts: this.timestamp(), writer: this.writerId, seq: 2 * this.seq - 1, ...input };
     const json = JSON.stringify(event);
     this.notify(event);
     // Written in the background: append() is synchronous for its callers. A
@@ -70,12 +69,11 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
   }
 
   private notify(event: TeamEvent): void {
-    this.emit(event.type, event);
-    this.emit('*', event);
+    emitTyped(this, event, '*');
   }
 
-  async read(options: ReadEventsOptions = {}): Promise<TeamEvent[]> {
-    const out: TeamEvent[] = [];
+  async read<K extends TeamEventType = TeamEventType>(options: ReadEventsOptions<K> = {}): Promise<TeamEvent<K>[]> {
+    const out: TeamEvent<K>[] = [];
     let start = '-';
     for (;;) {
       const entries = (await this.conn.call('reading events', () =>
@@ -83,7 +81,7 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
       )) as StreamEntry[];
       for (const entry of entries) {
         const event = parseEntry(entry, options);
-        if (event) out.push(event);
+        if (event) out.push(event as TeamEvent<K>);
       }
       if (entries.length < 1000) return out;
       start = `(${entries[entries.length - 1]![0]}`;
@@ -91,7 +89,7 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
   }
 
   /** Everything from the start (or `since`), then live events (XREAD BLOCK on a connection of its own), until the signal aborts. */
-  async *follow(options: FollowEventsOptions = {}): AsyncGenerator<TeamEvent> {
+  async *follow<K extends TeamEventType = TeamEventType>(options: FollowEventsOptions<K> = {}): AsyncGenerator<TeamEvent<K>> {
     const signal = options.signal;
     const reader: Redis = this.conn.duplicate();
     const onAbort = () => reader.disconnect();
@@ -113,7 +111,7 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
           for (const entry of entries) {
             last = entry[0];
             const event = parseEntry(entry, options);
-            if (event) yield event;
+            if (event) yield event as TeamEvent<K>;
           }
         }
       }
@@ -124,7 +122,7 @@ export class RedisEventStream extends EventEmitter<Record<string, Listener>> imp
   }
 }
 
-function parseEntry(entry: StreamEntry, options: ReadEventsOptions): TeamEvent | null {
+function parseEntry(entry: StreamEntry, options: ReadEventsOptions<TeamEventType>): TeamEvent | null {
   const fields = entry[1];
   const at = fields.indexOf('e');
   if (at === -1) return null;

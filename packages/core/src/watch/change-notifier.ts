@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type FSWatcher, watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { AbortError, errnoCode } from '../errors.js';
 
 export interface ChangeNotifierOptions {
@@ -141,11 +141,19 @@ export class ChangeNotifier {
     if (!this.watching || this.closed) return Promise.resolve();
     if (this.starting) return this.starting;
     fs.mkdirSync(this.dir, { recursive: true });
-    this.starting = new Promise<void>((resolve) => {
+    // chokidar loads with the first watcher, not with the package: a process that never waits never pays for it.
+    this.starting = import('chokidar').then(({ watch }) => new Promise<void>((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
       const watcher = watch(this.dir, {
         ignoreInitial: true,
         depth: 0,
-        persistent: true,
+        // The watcher only speeds up waiters, and every waiter holds its own
+        // timer while it waits: an idle watcher must not keep the process
+        // alive once the work is done (a script that forgot close() exits).
+        persistent: false,
         atomic: false,
         alwaysStat: false,
         ignored: (file: string) => file.endsWith('.tmp'),
@@ -165,7 +173,7 @@ export class ChangeNotifier {
         this.dispatch('*');
       });
       watcher.on('ready', () => resolve());
-    });
+    }));
     return this.starting;
   }
 

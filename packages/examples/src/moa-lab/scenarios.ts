@@ -49,6 +49,14 @@ export interface LabOptions {
   seed?: number;
   /** Folder for the queue scenarios. @default a temp folder */
   dir?: string;
+  /**
+   * How the wall-time check judges: `target` holds it to the design goal
+   * (within 5% or 50 ms of the ideal, for the benchmark on a quiet machine);
+   * `parallel` only requires that proposals overlapped (closer to the ideal
+   * than to one-after-another), which a loaded test machine still shows.
+   * @default 'target'
+   */
+  timing?: 'target' | 'parallel';
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -242,7 +250,7 @@ async function tokenScenario(items: McqItem[], seed: number): Promise<Check> {
  * latencies, the synthesize task takes the slowest proposer of each layer plus
  * the aggregator, and little more.
  */
-export async function wallTimeScenario(options: { dir?: string; seed?: number } = {}): Promise<Check> {
+export async function wallTimeScenario(options: { dir?: string; seed?: number; timing?: 'target' | 'parallel' } = {}): Promise<Check> {
   const seed = options.seed ?? 7;
   const dir = options.dir ?? fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'moa-wall-'));
   const items = mcqItems(1, seed);
@@ -270,8 +278,8 @@ export async function wallTimeScenario(options: { dir?: string; seed?: number } 
     const wall = end - start;
     const ideal = layers * Math.max(...latencies) + aggregatorMs;
     const overhead = wall - ideal;
-    const allowed = Math.max(0.05 * ideal, 50);
     const sequential = layers * latencies.reduce((a, b) => a + b, 0) + aggregatorMs;
+    const allowed = options.timing === 'parallel' ? (sequential - ideal) / 2 : Math.max(0.05 * ideal, 50);
     return {
       name: 'wall-time',
       claim: 'Through the queue, a synthesize task takes the slowest proposer per layer plus the aggregator: proposals run in parallel',
@@ -336,7 +344,7 @@ export async function runLab(options: LabOptions = {}): Promise<Check[]> {
   checks.push(...(await factsScenario(factItems(Math.max(200, Math.floor(n / 4)), seed), seed)));
   checks.push(await failureScenario(mcq, seed));
   checks.push(await tokenScenario(mcq, seed));
-  checks.push(await wallTimeScenario({ seed, ...(options.dir ? { dir: options.dir } : {}) }));
+  checks.push(await wallTimeScenario({ seed, ...(options.dir ? { dir: options.dir } : {}), ...(options.timing ? { timing: options.timing } : {}) }));
   return checks;
 }
 

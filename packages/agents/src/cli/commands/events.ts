@@ -1,4 +1,4 @@
-import type { TeamEvent } from '@agent-team/core';
+import type { TeamEvent, TeamEventType } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 
@@ -26,7 +26,8 @@ export function formatEvent(e: TeamEvent, c: ReturnType<typeof colors>): string 
 /** `events [--follow] [--json]`: the merged event log; JSON lines with --json. */
 export async function eventsCommand(opts: GlobalOptions & { follow?: boolean; since?: string; type?: string; task?: string; agent?: string; limit?: number }): Promise<void> {
   const since = parseSince(opts.since);
-  const types = opts.type ? opts.type.split(',').map((t) => t.trim()) : undefined;
+  // Names from the command line: an unknown one simply matches nothing.
+  const types = opts.type ? (opts.type.split(',').map((t) => t.trim()) as TeamEventType[]) : undefined;
   const filter = {
     ...(since !== undefined ? { since } : {}),
     ...(types ? { types } : {}),

@@ -22,7 +22,7 @@ export interface RunReport {
 
 const empty = (): UsageRow => ({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0 });
 
-function addCall(row: UsageRow, e: TeamEvent): void {
+function addCall(row: UsageRow, e: TeamEvent<'model.call'>): void {
   row.calls += 1;
   row.inputTokens += Number(e.inputTokens ?? 0);
   row.outputTokens += Number(e.outputTokens ?? 0);

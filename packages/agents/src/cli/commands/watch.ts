@@ -61,7 +61,7 @@ export function renderDashboard(data: StatusData, recent: TeamEvent[], totals: T
   const room = Math.max(3, options.height - out.length - 1);
   for (const e of recent.slice(-room)) {
     // A command agent's output line shows its text (command.output events).
-    const said = typeof e.line === 'string' ? `: ${e.line}` : '';
+    const said = e.type === 'command.output' ? `: ${e.line}` : '';
     out.push(`  ${c.dim(new Date(e.ts).toISOString().slice(11, 23))} ${e.type.padEnd(16)} ${clipLine(`${e.taskId ?? ''}${e.agentId ? ` by ${e.agentId}` : ''}${said}`, w - 45)}`);
   }
   return out.map((l) => l.slice(0, w + 40)).join('\n');

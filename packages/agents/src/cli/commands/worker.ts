@@ -11,6 +11,7 @@ import { offlineModel } from '../../models/index.js';
 import { AgentTeam } from '../../team/agent-team.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
+import { interruptOnSignals } from '../interrupt.js';
 import { attachProgress } from '../progress.js';
 
 export interface WorkerOptions extends GlobalOptions {
@@ -87,6 +88,7 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
   }
   const backend = await openFromOptions(opts, { create: false });
   const team = new AgentTeam({ backend, teamId: 'team', ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
+  const interrupt = interruptOnSignals();
   try {
     const common = {
       ...(opts.specialty ? { specialty: opts.specialty } : {}),
@@ -97,20 +99,19 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
       ? team.addAgent(commandAgent(role, common))
       : team.addAgent(opts.id, role, model, { ...common, ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) });
     const detach = opts.quiet || opts.json ? () => {} : attachProgress(team, { stream: process.stderr, ...(opts.color === false ? { color: false } : {}) });
-    const summary = await team.run({ stopWhenIdle: !opts.follow });
+    const summary = await team.run({ stopWhenIdle: !opts.follow, signal: interrupt.signal });
     detach();
     // The team summary speaks for the whole workspace; a worker only says why it stopped.
     const reason = ['completed', 'failed', 'stalled'].includes(summary.status) ? 'no work left for it' : summary.reason;
     const line = { agent: agent.id, role: agent.role, tasksDone: agent.completedCount, stopped: reason, released: summary.released };
     if (opts.json) printJson(line);
     else console.error(`worker ${agent.id} (${agent.role}): ${agent.completedCount} task${agent.completedCount === 1 ? '' : 's'} done; ${reason}`);
-    if (summary.status === 'aborted') {
-      if (/SIGTERM/.test(summary.reason)) return 143;
-      if (/SIGINT/.test(summary.reason)) return 130;
-      throw new CliError(summary.reason, 1);
-    }
+    const interrupted = interrupt.exitCode();
+    if (interrupted !== null) return interrupted;
+    if (summary.status === 'aborted') throw new CliError(summary.reason, 1);
     return 0;
   } finally {
+    interrupt.dispose();
     await team.close();
     await backend.close();
   }

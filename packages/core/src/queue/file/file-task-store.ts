@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -15,31 +14,35 @@ import { currentHost, listDir, safeUnlink } from '../../fs/file-io.js';
 import { uniqueSuffix } from '../../ids.js';
 import type { Workspace } from '../../workspace.js';
 import type { AddOutcome, ClaimGrant, FailInput, HasWorkResult, TaskStore } from '../task-store.js';
-import {
-  type AttemptError,
-  type ClaimRef,
-  type ClaimRequest,
-  type ListFilter,
-  type ReapReport,
-  type RecoverReport,
-  TASK_STATUSES,
-  type TaskCounts,
-  type TaskRecord,
-  type TaskSpec,
-  type TaskStatus,
+import type {
+  AttemptError,
+  ClaimRef,
+  ClaimRequest,
+  ListFilter,
+  ReapReport,
+  RecoverReport,
+  TaskCounts,
+  TaskRecord,
+  TaskSpec,
+  TaskStatus,
 } from '../types.js';
 import { backoffDelay } from '../backoff.js';
+import { type TransitOrigin, delayedName, idFromMarker, laneOf, markerName, parseDelayedName, parseLane } from './layout.js';
+import { TaskPaths } from './paths.js';
+import { FileTaskQueries, sleepSync } from './queries.js';
 import {
-  type TransitOrigin,
-  delayedName,
-  idFromMarker,
-  laneOf,
-  markerName,
-  parseDelayedName,
-  parseLane,
-  parseTransitName,
-  transitName,
-} from './layout.js';
+  CORRUPT,
+  type ClaimFile,
+  type FinalFile,
+  type FinalStatus,
+  type HeldClaim,
+  type StateFile,
+  parseClaim,
+  recordFromFinal,
+  recordFromSpec,
+  union,
+} from './records.js';
+import { TransitRepair } from './repair.js';
 import { ReadyIndex } from './ready-index.js';
 import { findCycle } from '../dag.js';
 
@@ -52,76 +55,6 @@ export interface FileTaskStoreOptions {
   rescanMs?: number;
 }
 
-/** Mutable history of a task that has had more than a plain first attempt. */
-interface StateFile {
-  attempt: number;
-  errors: AttemptError[];
-  feedback: string[];
-  /** Attempts used before the last manual retry; failures before it do not count. */
-  budgetStart: number;
-  notBefore: number | null;
-  /** Dependencies added by `defer` (a continuation); they never block, the task decides. */
-  extraDependencies?: string[];
-}
-
-/** The record of a task in `review/` or a final folder. */
-interface FinalFile {
-  status: TaskStatus;
-  attempt: number;
-  owner: string | null;
-  result?: unknown;
-  errors: AttemptError[];
-  feedback: string[];
-  reason: string | null;
-  finishedAt: number;
-  budgetStart?: number;
-  approvedBy?: string;
-  extraDependencies?: string[];
-}
-
-/** What a claim file holds. Its mtime is the lease expiry. */
-interface ClaimFile {
-  taskId: string;
-  agentId: string;
-  token: string;
-  attempt: number;
-  leaseMs: number;
-  claimedAt: number;
-  pid: number;
-  host: string;
-}
-
-/** A claim made by this process: the open descriptor pins the inode, which is how ownership is checked. */
-interface HeldClaim {
-  taskId: string;
-  token: string;
-  agentId: string;
-  fd: number;
-  ino: number;
-  attempt: number;
-  spec: TaskSpec;
-  state: StateFile | null;
-  leaseUntil: number;
-}
-
-const CORRUPT = Symbol('corrupt');
-type Read<T> = T | null | typeof CORRUPT;
-
-const FINAL_FOLDER = {
-  review: 'review',
-  completed: 'results',
-  failed: 'failed',
-  blocked: 'blocked',
-  cancelled: 'cancelled',
-} as const;
-
-type FinalStatus = keyof typeof FINAL_FOLDER;
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
-
 const O_EXCL_CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY;
 
 /**
@@ -132,26 +65,11 @@ const O_EXCL_CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.
  */
 export class FileTaskStore implements TaskStore {
   readonly kind = 'file';
-  private readonly d: Record<
-    | 'tasks'
-    | 'state'
-    | 'keys'
-    | 'dependents'
-    | 'waiting'
-    | 'ready'
-    | 'delayed'
-    | 'claims'
-    | 'transit'
-    | 'review'
-    | 'results'
-    | 'failed'
-    | 'blocked'
-    | 'cancelled',
-    string
-  >;
+  private readonly paths: TaskPaths;
+  private readonly read: FileTaskQueries;
+  private readonly repair: TransitRepair;
   private readonly index: ReadyIndex;
   private readonly held = new Map<string, HeldClaim>();
-  private readonly specCache = new Map<string, TaskSpec>();
   private readonly knownDirs = new Set<string>();
   private delayedNames: string[] = [];
   private delayedListedAt = -Infinity;
@@ -166,57 +84,31 @@ export class FileTaskStore implements TaskStore {
     options: FileTaskStoreOptions = {},
   ) {
     const ws = workspace;
-    this.d = {
-      tasks: ws.path('tasks'),
-      state: ws.path('state'),
-      keys: ws.path('keys'),
-      dependents: ws.path('dependents'),
-      waiting: ws.path('waiting'),
-      ready: ws.path('ready'),
-      delayed: ws.path('delayed'),
-      claims: ws.path('claims'),
-      transit: ws.path('transit'),
-      review: ws.path('review'),
-      results: ws.path('results'),
-      failed: ws.path('failed'),
-      blocked: ws.path('blocked'),
-      cancelled: ws.path('cancelled'),
-    };
-    this.index = new ReadyIndex(this.d.ready);
+    this.paths = new TaskPaths(ws);
+    this.read = new FileTaskQueries(ws, this.paths);
+    this.index = new ReadyIndex(this.paths.d.ready);
     this.defaultLeaseMs = options.defaultLeaseMs ?? 30_000;
     this.transitTimeoutMs = options.transitTimeoutMs ?? 60_000;
     this.rescanMs = options.rescanMs ?? (ws.notifier.watching ? 500 : 100);
+    this.repair = new TransitRepair(
+      ws,
+      this.paths,
+      this.read,
+      {
+        newTransitPath: (id, origin) => this.newTransitPath(id, origin),
+        placeNew: (spec, events) => this.placeNew(spec, events),
+        evaluate: (spec, events) => this.evaluate(spec, events),
+        settleDependents: (id, events) => this.settleDependents(id, events),
+        createReadyMarker: (spec) => this.createReadyMarker(spec),
+        afterFailedAttempt: (spec, state, attempt, entry, retryable, events, owner) =>
+          this.afterFailedAttempt(spec, state, attempt, entry, retryable, events, owner),
+      },
+      this.transitTimeoutMs,
+    );
   }
 
   private now(): number {
     return this.workspace.clock.now();
-  }
-
-  // ---------------------------------------------------------------- paths
-
-  private specPath(id: string): string {
-    return `${this.d.tasks}/${id}.json`;
-  }
-  private statePath(id: string): string {
-    return `${this.d.state}/${id}.json`;
-  }
-  private claimPath(id: string): string {
-    return `${this.d.claims}/${id}`;
-  }
-  private waitingPath(id: string): string {
-    return `${this.d.waiting}/${id}`;
-  }
-  private readyPath(spec: TaskSpec): string {
-    return `${this.d.ready}/${laneOf(spec)}/${markerName(spec)}`;
-  }
-  private finalPath(status: FinalStatus, id: string): string {
-    return `${this.d[FINAL_FOLDER[status]]}/${id}.json`;
-  }
-  private newTransitPath(id: string, origin: TransitOrigin): string {
-    return `${this.d.transit}/${transitName(id, origin, this.now(), uniqueSuffix())}`;
-  }
-  private keyPath(key: string): string {
-    return `${this.d.keys}/${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
   }
 
   private ensureDir(dir: string): void {
@@ -225,58 +117,8 @@ export class FileTaskStore implements TaskStore {
     this.knownDirs.add(dir);
   }
 
-  // ---------------------------------------------------------------- reads
-
-  private readJson<T>(file: string, what: string): Read<T> {
-    const text = this.workspace.io.readText(file);
-    if (text === null) return null;
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      this.workspace.quarantine(file, `${what} is not valid JSON: ${(err as Error).message}`);
-      return CORRUPT;
-    }
-  }
-
-  /**
-   * A task's spec. Specs never change, so a small cache serves the repeated
-   * reads of dependency checks; `cache: false` (the claim path, which keeps
-   * the spec with the claim) leaves it alone, so a long drain does not churn
-   * it.
-   */
-  private readSpec(id: string, options: { cache?: boolean } = {}): Read<TaskSpec> {
-    const cached = this.specCache.get(id);
-    if (cached) return cached;
-    const spec = this.readJson<TaskSpec>(this.specPath(id), `task file of "${id}"`);
-    if (spec && spec !== CORRUPT && options.cache !== false) this.cacheSpec(spec);
-    return spec;
-  }
-
-  /**
-   * Capped: a cache that lived long enough for its entries to reach the old
-   * generation and was then dropped whole would cost more memory than it saves.
-   */
-  private cacheSpec(spec: TaskSpec): void {
-    if (this.specCache.size >= 256) this.specCache.clear();
-    this.specCache.set(spec.id, spec);
-  }
-
-  private readState(id: string): StateFile | null {
-    const state = this.readJson<StateFile>(this.statePath(id), `state of task "${id}"`);
-    return state === CORRUPT ? null : state;
-  }
-
-  private exists(file: string): boolean {
-    return fs.existsSync(file);
-  }
-
-  /** The final status of a task, or null while it can still change. */
-  private finalStatusOf(id: string): 'completed' | 'failed' | 'blocked' | 'cancelled' | null {
-    if (this.exists(`${this.d.results}/${id}.json`)) return 'completed';
-    if (this.exists(`${this.d.failed}/${id}.json`)) return 'failed';
-    if (this.exists(`${this.d.blocked}/${id}.json`)) return 'blocked';
-    if (this.exists(`${this.d.cancelled}/${id}.json`)) return 'cancelled';
-    return null;
+  private newTransitPath(id: string, origin: TransitOrigin): string {
+    return this.paths.transit(id, origin, this.now(), uniqueSuffix());
   }
 
   // ---------------------------------------------------------------- add
@@ -316,7 +158,7 @@ export class FileTaskStore implements TaskStore {
     for (const item of pending) {
       const key = item.spec.idempotencyKey;
       if (key !== null) {
-        const file = this.keyPath(key);
+        const file = this.paths.key(key);
         if (!this.workspace.io.publishExclusive(file, JSON.stringify({ key, id: item.spec.id }))) {
           // Another process added this key a moment ago: its task is the one.
           const existing = this.lookupKey(key);
@@ -339,21 +181,21 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.writeAtomic(intent, JSON.stringify(ids));
       const published: string[] = [];
       for (const { spec } of toCreate) {
-        if (!this.workspace.io.publishExclusive(this.specPath(spec.id), JSON.stringify(spec))) {
+        if (!this.workspace.io.publishExclusive(this.paths.spec(spec.id), JSON.stringify(spec))) {
           for (const file of published) this.workspace.io.remove(file);
           rollbackKeys();
           this.workspace.io.remove(intent);
           throw new DuplicateTaskError(spec.id);
         }
-        published.push(this.specPath(spec.id));
-        this.cacheSpec(spec);
+        published.push(this.paths.spec(spec.id));
+        this.read.cacheSpec(spec);
       }
       const events: EventInput[] = [];
       let anyReady = false;
       for (const { spec, index } of toCreate) {
         const status = this.placeNew(spec, events);
         if (status === 'ready') anyReady = true;
-        outcomes[index] = { record: this.recordFromSpec(spec, status), created: true };
+        outcomes[index] = { record: recordFromSpec(spec, status), created: true };
       }
       this.workspace.io.remove(intent);
       this.workspace.events.appendMany(events);
@@ -369,10 +211,10 @@ export class FileTaskStore implements TaskStore {
       inBatch.set(spec.id, spec);
     }
     for (const spec of specs) {
-      if (this.exists(this.specPath(spec.id))) throw new DuplicateTaskError(spec.id);
+      if (this.read.exists(this.paths.spec(spec.id))) throw new DuplicateTaskError(spec.id);
       for (const dep of spec.dependencies) {
         if (dep === spec.id) throw new DependencyCycleError([spec.id, spec.id]);
-        if (!inBatch.has(dep) && !this.exists(this.specPath(dep))) throw new UnknownDependencyError(spec.id, dep);
+        if (!inBatch.has(dep) && !this.read.exists(this.paths.spec(dep))) throw new UnknownDependencyError(spec.id, dep);
       }
     }
     // Tasks outside the batch cannot depend on tasks inside it, so only the batch can hold a cycle.
@@ -382,13 +224,13 @@ export class FileTaskStore implements TaskStore {
 
   /** An existing task for an idempotency key, waiting briefly if its adder is still writing it. */
   private lookupKey(key: string): TaskRecord | null {
-    const file = this.keyPath(key);
-    const mapping = this.readJson<{ id: string }>(file, 'idempotency key');
+    const file = this.paths.key(key);
+    const mapping = this.read.readJson<{ id: string }>(file, 'idempotency key');
     if (mapping === null) return null;
     if (mapping === CORRUPT) return null;
     for (let i = 0; i < 200; i++) {
-      const spec = this.readSpec(mapping.id);
-      if (spec && spec !== CORRUPT) return this.getSync(mapping.id) ?? this.recordFromSpec(spec, 'pending');
+      const spec = this.read.readSpec(mapping.id);
+      if (spec && spec !== CORRUPT) return this.read.get(mapping.id) ?? recordFromSpec(spec, 'pending');
       sleepSync(5);
     }
     // The adder died between writing the key and the task: the key is an orphan.
@@ -409,19 +251,19 @@ export class FileTaskStore implements TaskStore {
       return 'ready';
     }
     for (const dep of spec.dependencies) {
-      const dir = `${this.d.dependents}/${dep}`;
+      const dir = `${this.paths.d.dependents}/${dep}`;
       this.ensureDir(dir);
       this.workspace.io.createMarker(`${dir}/${spec.id}`);
     }
-    this.workspace.io.createMarker(this.waitingPath(spec.id));
+    this.workspace.io.createMarker(this.paths.waiting(spec.id));
     return this.evaluate(spec, events);
   }
 
   private createReadyMarker(spec: TaskSpec): void {
     const lane = laneOf(spec);
-    this.ensureDir(`${this.d.ready}/${lane}`);
+    this.ensureDir(`${this.paths.d.ready}/${lane}`);
     const marker = markerName(spec);
-    this.workspace.io.createMarker(`${this.d.ready}/${lane}/${marker}`);
+    this.workspace.io.createMarker(`${this.paths.d.ready}/${lane}/${marker}`);
     this.index.noteAdded(lane, marker);
   }
 
@@ -434,13 +276,13 @@ export class FileTaskStore implements TaskStore {
     let unfinished = false;
     let failedDep: { id: string; status: string } | null = null;
     for (const dep of spec.dependencies) {
-      const status = this.finalStatusOf(dep);
+      const status = this.read.finalStatusOf(dep);
       if (status === null) unfinished = true;
       else if (status !== 'completed' && !failedDep) failedDep = { id: dep, status };
     }
     // A deferred task also waits for its continuation's dependencies, whatever their outcome.
-    for (const dep of this.readState(spec.id)?.extraDependencies ?? []) {
-      if (this.finalStatusOf(dep) === null) unfinished = true;
+    for (const dep of this.read.readState(spec.id)?.extraDependencies ?? []) {
+      if (this.read.finalStatusOf(dep) === null) unfinished = true;
     }
     if (failedDep && !spec.allowFailed) {
       this.block(spec, `dependency "${failedDep.id}" ${failedDep.status}`, events);
@@ -448,9 +290,9 @@ export class FileTaskStore implements TaskStore {
     }
     if (unfinished) return 'pending';
     const lane = laneOf(spec);
-    this.ensureDir(`${this.d.ready}/${lane}`);
+    this.ensureDir(`${this.paths.d.ready}/${lane}`);
     const marker = markerName(spec);
-    if (this.workspace.io.move(this.waitingPath(spec.id), `${this.d.ready}/${lane}/${marker}`)) {
+    if (this.workspace.io.move(this.paths.waiting(spec.id), `${this.paths.d.ready}/${lane}/${marker}`)) {
       this.index.noteAdded(lane, marker);
       events.push({ type: 'task.ready', taskId: spec.id });
       return 'ready';
@@ -460,8 +302,8 @@ export class FileTaskStore implements TaskStore {
 
   private block(spec: TaskSpec, reason: string, events: EventInput[]): void {
     const transit = this.newTransitPath(spec.id, 'block');
-    if (!this.workspace.io.move(this.waitingPath(spec.id), transit)) return;
-    const state = this.readState(spec.id);
+    if (!this.workspace.io.move(this.paths.waiting(spec.id), transit)) return;
+    const state = this.read.readState(spec.id);
     const record: FinalFile = {
       status: 'blocked',
       attempt: state?.attempt ?? 1,
@@ -471,8 +313,8 @@ export class FileTaskStore implements TaskStore {
       reason,
       finishedAt: this.now(),
     };
-    this.workspace.io.writeAtomic(this.finalPath('blocked', spec.id), JSON.stringify(record));
-    if (state) this.workspace.io.remove(this.statePath(spec.id));
+    this.workspace.io.writeAtomic(this.paths.final('blocked', spec.id), JSON.stringify(record));
+    if (state) this.workspace.io.remove(this.paths.state(spec.id));
     events.push({ type: 'task.blocked', taskId: spec.id, reason });
     this.settleDependents(spec.id, events);
     this.workspace.io.remove(transit);
@@ -480,9 +322,9 @@ export class FileTaskStore implements TaskStore {
 
   /** After a task reached a final state: promote or block each dependent that waits on it. */
   private settleDependents(id: string, events: EventInput[]): void {
-    for (const child of listDir(`${this.d.dependents}/${id}`)) {
-      if (!this.exists(this.waitingPath(child))) continue;
-      const spec = this.readSpec(child);
+    for (const child of listDir(`${this.paths.d.dependents}/${id}`)) {
+      if (!this.read.exists(this.paths.waiting(child))) continue;
+      const spec = this.read.readSpec(child);
       if (!spec || spec === CORRUPT) continue;
       this.evaluate(spec, events);
     }
@@ -550,8 +392,8 @@ export class FileTaskStore implements TaskStore {
     contended: boolean,
   ): ClaimGrant | null | 'taken' {
     // Under contention most cached entries are already taken: one cheap check skips them.
-    if (contended && !this.exists(markerPath)) return 'taken';
-    const claimPath = this.claimPath(id);
+    if (contended && !this.read.exists(markerPath)) return 'taken';
+    const claimPath = this.paths.claim(id);
     let fd: number;
     try {
       fd = fs.openSync(claimPath, O_EXCL_CREATE, 0o644);
@@ -564,13 +406,13 @@ export class FileTaskStore implements TaskStore {
       safeUnlink(claimPath);
       return 'taken';
     }
-    const spec = this.readSpec(id, { cache: false });
+    const spec = this.read.readSpec(id, { cache: false });
     if (!spec || spec === CORRUPT) {
       fs.closeSync(fd);
       this.failUnreadable(id, claimPath);
       return null;
     }
-    const state = this.readState(id);
+    const state = this.read.readState(id);
     const attempt = state?.attempt ?? 1;
     const token = `${attempt}-${uniqueSuffix()}`;
     const leaseMs = spec.leaseMs ?? request.leaseMs;
@@ -589,11 +431,11 @@ export class FileTaskStore implements TaskStore {
     // heartbeat moves the file's mtime past it (see reapSync).
     fs.writeSync(fd, JSON.stringify(content));
     if (this.workspace.durable) fs.fsyncSync(fd);
-    this.workspace.io.dirChanged(this.d.claims);
+    this.workspace.io.dirChanged(this.paths.d.claims);
     const ino = fs.fstatSync(fd).ino;
     this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil });
     this.workspace.events.append({ type: 'task.claimed', taskId: id, agentId: request.agentId, attempt, leaseUntil });
-    const task = this.recordFromSpec(spec, 'claimed', state);
+    const task = recordFromSpec(spec, 'claimed', state);
     task.owner = request.agentId;
     task.leaseUntil = leaseUntil;
     return { task, ref: { taskId: id, token }, agentId: request.agentId, leaseMs, leaseUntil };
@@ -611,8 +453,8 @@ export class FileTaskStore implements TaskStore {
       reason: `the task file tasks/${id}.json is missing or corrupt (see quarantine/)`,
       finishedAt: this.now(),
     };
-    this.workspace.io.writeAtomic(this.finalPath('failed', id), JSON.stringify(record));
-    events.push({ type: 'task.failed', taskId: id, reason: record.reason });
+    this.workspace.io.writeAtomic(this.paths.final('failed', id), JSON.stringify(record));
+    events.push({ type: 'task.failed', taskId: id, reason: record.reason ?? 'failed' });
     this.settleDependents(id, events);
     safeUnlink(claimPath);
     this.workspace.events.appendMany(events);
@@ -620,7 +462,7 @@ export class FileTaskStore implements TaskStore {
 
   private promoteDueDelayed(now: number): void {
     if (this.delayedStale || now - this.delayedListedAt > 1000) {
-      this.delayedNames = listDir(this.d.delayed).sort();
+      this.delayedNames = listDir(this.paths.d.delayed).sort();
       this.delayedListedAt = now;
       this.delayedStale = false;
     }
@@ -631,8 +473,8 @@ export class FileTaskStore implements TaskStore {
       if (parsed && parsed.notBefore > now) break;
       this.delayedNames.shift();
       if (!parsed) continue;
-      this.ensureDir(`${this.d.ready}/${parsed.lane}`);
-      if (this.workspace.io.move(`${this.d.delayed}/${name}`, `${this.d.ready}/${parsed.lane}/${parsed.marker}`)) {
+      this.ensureDir(`${this.paths.d.ready}/${parsed.lane}`);
+      if (this.workspace.io.move(`${this.paths.d.delayed}/${name}`, `${this.paths.d.ready}/${parsed.lane}/${parsed.marker}`)) {
         this.index.noteAdded(parsed.lane, parsed.marker);
         events.push({ type: 'task.ready', taskId: idFromMarker(parsed.marker), reason: 'backoff elapsed' });
       }
@@ -674,7 +516,7 @@ export class FileTaskStore implements TaskStore {
   private takeOwnClaim(ref: ClaimRef, origin: TransitOrigin): { transit: string; claim: HeldClaim } {
     const held = this.held.get(ref.token);
     if (!held) return this.takeForeignClaim(ref, origin);
-    const claimPath = this.claimPath(ref.taskId);
+    const claimPath = this.paths.claim(ref.taskId);
     for (let attempt = 0; attempt < 3; attempt++) {
       const transit = this.newTransitPath(ref.taskId, origin);
       if (!this.workspace.io.move(claimPath, transit)) {
@@ -694,7 +536,7 @@ export class FileTaskStore implements TaskStore {
 
   /** A claim made by another process (or before a restart): ownership is checked by token. */
   private takeForeignClaim(ref: ClaimRef, origin: TransitOrigin): { transit: string; claim: HeldClaim } {
-    const claimPath = this.claimPath(ref.taskId);
+    const claimPath = this.paths.claim(ref.taskId);
     const content = parseClaim(this.workspace.io.readText(claimPath));
     if (!content || content.token !== ref.token) {
       throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
@@ -708,7 +550,7 @@ export class FileTaskStore implements TaskStore {
       this.restoreClaim(transit, claimPath);
       throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
     }
-    const spec = this.readSpec(ref.taskId);
+    const spec = this.read.readSpec(ref.taskId);
     if (!spec || spec === CORRUPT) throw new TaskNotFoundError(ref.taskId);
     return {
       transit,
@@ -720,7 +562,7 @@ export class FileTaskStore implements TaskStore {
         ino: 0,
         attempt: moved.attempt,
         spec,
-        state: this.readState(ref.taskId),
+        state: this.read.readState(ref.taskId),
         leaseUntil: 0,
       },
     };
@@ -754,7 +596,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   private lossReason(id: string): string {
-    if (this.exists(this.finalPath('cancelled', id))) return 'the task was cancelled';
+    if (this.read.exists(this.paths.final('cancelled', id))) return 'the task was cancelled';
     return 'the lease expired and the task was taken over';
   }
 
@@ -773,7 +615,7 @@ export class FileTaskStore implements TaskStore {
     const held = this.held.get(ref.token);
     const now = this.now();
     const leaseUntil = now + leaseMs;
-    const claimPath = this.claimPath(ref.taskId);
+    const claimPath = this.paths.claim(ref.taskId);
     if (!held) {
       const content = parseClaim(this.workspace.io.readText(claimPath));
       if (!content || content.token !== ref.token) throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
@@ -814,8 +656,8 @@ export class FileTaskStore implements TaskStore {
         budgetStart: state?.budgetStart ?? 0,
         ...(state?.extraDependencies ? { extraDependencies: state.extraDependencies } : {}),
       };
-      this.publishFinal(claim, transit, this.finalPath(status, id), JSON.stringify(record));
-      if (state) this.workspace.io.remove(this.statePath(id));
+      this.publishFinal(claim, transit, this.paths.final(status, id), JSON.stringify(record));
+      if (state) this.workspace.io.remove(this.paths.state(id));
       this.dropHeld(claim);
       const events: EventInput[] = [
         {
@@ -829,7 +671,7 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.remove(transit);
       this.workspace.events.appendMany(events);
       if (events.length > 1) this.workspace.notifier.ring('tasks');
-      return this.recordFromFinal(claim.spec, record);
+      return recordFromFinal(claim.spec, record);
     });
   }
 
@@ -877,12 +719,12 @@ export class FileTaskStore implements TaskStore {
         budgetStart,
         notBefore: delay > 0 ? now + delay : null,
       };
-      this.workspace.io.writeAtomic(this.statePath(spec.id), JSON.stringify(next));
+      this.workspace.io.writeAtomic(this.paths.state(spec.id), JSON.stringify(next));
       if (next.notBefore === null) {
         this.createReadyMarker(spec);
       } else {
         const name = delayedName(next.notBefore, laneOf(spec), markerName(spec));
-        this.workspace.io.createMarker(`${this.d.delayed}/${name}`);
+        this.workspace.io.createMarker(`${this.paths.d.delayed}/${name}`);
         this.delayedStale = true;
       }
       events.push({
@@ -893,7 +735,7 @@ export class FileTaskStore implements TaskStore {
         error: entry.message,
         ...(entry.kind === 'lease_expired' ? { reason: 'lease expired', previousOwner: owner } : {}),
       });
-      const record = this.recordFromSpec(spec, next.notBefore === null ? 'ready' : 'delayed', next);
+      const record = recordFromSpec(spec, next.notBefore === null ? 'ready' : 'delayed', next);
       return record;
     }
     const record: FinalFile = {
@@ -908,11 +750,11 @@ export class FileTaskStore implements TaskStore {
       finishedAt: now,
       budgetStart,
     };
-    this.workspace.io.writeAtomic(this.finalPath('failed', spec.id), JSON.stringify(record));
-    if (state) this.workspace.io.remove(this.statePath(spec.id));
-    events.push({ type: 'task.failed', taskId: spec.id, attempt, agentId: owner ?? undefined, reason: record.reason });
+    this.workspace.io.writeAtomic(this.paths.final('failed', spec.id), JSON.stringify(record));
+    if (state) this.workspace.io.remove(this.paths.state(spec.id));
+    events.push({ type: 'task.failed', taskId: spec.id, attempt, agentId: owner ?? undefined, reason: record.reason ?? 'failed' });
     this.settleDependents(spec.id, events);
-    return this.recordFromFinal(spec, record);
+    return recordFromFinal(spec, record);
   }
 
   async release(ref: ClaimRef, options: { feedback?: string } = {}): Promise<TaskRecord> {
@@ -927,7 +769,7 @@ export class FileTaskStore implements TaskStore {
           budgetStart: state?.budgetStart ?? 0,
           notBefore: null,
         };
-        this.workspace.io.writeAtomic(this.statePath(ref.taskId), JSON.stringify(state));
+        this.workspace.io.writeAtomic(this.paths.state(ref.taskId), JSON.stringify(state));
       }
       this.createReadyMarker(claim.spec);
       this.dropHeld(claim);
@@ -940,14 +782,14 @@ export class FileTaskStore implements TaskStore {
         ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
       });
       this.workspace.notifier.ring('tasks');
-      return this.recordFromSpec(claim.spec, 'ready', state);
+      return recordFromSpec(claim.spec, 'ready', state);
     });
   }
 
   async defer(ref: ClaimRef, dependencies: readonly string[]): Promise<TaskRecord> {
     return this.workspace.io.batch(() => {
       for (const dep of dependencies) {
-        if (!this.exists(this.specPath(dep))) throw new UnknownDependencyError(ref.taskId, dep);
+        if (!this.read.exists(this.paths.spec(dep))) throw new UnknownDependencyError(ref.taskId, dep);
       }
       const cycle = this.pathBackTo(ref.taskId, dependencies);
       if (cycle) throw new DependencyCycleError(cycle);
@@ -961,13 +803,13 @@ export class FileTaskStore implements TaskStore {
         notBefore: null,
         extraDependencies: union(claim.state?.extraDependencies ?? [], dependencies),
       };
-      this.workspace.io.writeAtomic(this.statePath(id), JSON.stringify(state));
+      this.workspace.io.writeAtomic(this.paths.state(id), JSON.stringify(state));
       for (const dep of dependencies) {
-        const dir = `${this.d.dependents}/${dep}`;
+        const dir = `${this.paths.d.dependents}/${dep}`;
         this.ensureDir(dir);
         this.workspace.io.createMarker(`${dir}/${id}`);
       }
-      this.workspace.io.createMarker(this.waitingPath(id));
+      this.workspace.io.createMarker(this.paths.waiting(id));
       this.dropHeld(claim);
       this.workspace.io.remove(transit);
       const events: EventInput[] = [
@@ -976,7 +818,7 @@ export class FileTaskStore implements TaskStore {
       const status = this.evaluate(claim.spec, events);
       this.workspace.events.appendMany(events);
       if (status === 'ready') this.workspace.notifier.ring('tasks');
-      return this.recordFromSpec(claim.spec, status, state);
+      return recordFromSpec(claim.spec, status, state);
     });
   }
 
@@ -989,9 +831,9 @@ export class FileTaskStore implements TaskStore {
       if (id === target) return path;
       if (seen.has(id)) continue;
       seen.add(id);
-      const spec = this.readSpec(id);
+      const spec = this.read.readSpec(id);
       if (!spec || spec === CORRUPT) continue;
-      const deps = union(spec.dependencies, this.readState(id)?.extraDependencies ?? []);
+      const deps = union(spec.dependencies, this.read.readState(id)?.extraDependencies ?? []);
       for (const dep of deps) stack.push({ id: dep, path: [...path, dep] });
     }
     return null;
@@ -1001,7 +843,7 @@ export class FileTaskStore implements TaskStore {
 
   private takeFinal(status: FinalStatus, id: string, origin: TransitOrigin): { transit: string; record: FinalFile } | null {
     const transit = this.newTransitPath(id, origin);
-    if (!this.workspace.io.move(this.finalPath(status, id), transit)) return null;
+    if (!this.workspace.io.move(this.paths.final(status, id), transit)) return null;
     const text = this.workspace.io.readText(transit);
     let record: FinalFile;
     try {
@@ -1020,7 +862,7 @@ export class FileTaskStore implements TaskStore {
       if (!taken) throw this.stateError(taskId, 'approve', 'it is not waiting for review');
       const record: FinalFile = { ...taken.record, status: 'completed', finishedAt: this.now() };
       if (options.agentId) record.approvedBy = options.agentId;
-      this.workspace.io.writeAtomic(this.finalPath('completed', taskId), JSON.stringify(record));
+      this.workspace.io.writeAtomic(this.paths.final('completed', taskId), JSON.stringify(record));
       const events: EventInput[] = [
         { type: 'task.completed', taskId, agentId: record.owner ?? undefined, attempt: record.attempt, approvedBy: options.agentId },
       ];
@@ -1028,7 +870,7 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.remove(taken.transit);
       this.workspace.events.appendMany(events);
       if (events.length > 1) this.workspace.notifier.ring('tasks');
-      return this.recordFromFinal(spec, record);
+      return recordFromFinal(spec, record);
     });
   }
 
@@ -1044,12 +886,12 @@ export class FileTaskStore implements TaskStore {
         budgetStart: taken.record.budgetStart ?? 0,
         notBefore: null,
       };
-      this.workspace.io.writeAtomic(this.statePath(taskId), JSON.stringify(state));
+      this.workspace.io.writeAtomic(this.paths.state(taskId), JSON.stringify(state));
       this.createReadyMarker(spec);
       this.workspace.io.remove(taken.transit);
       this.workspace.events.append({ type: 'task.reopened', taskId, attempt: state.attempt, feedback });
       this.workspace.notifier.ring('tasks');
-      return this.recordFromSpec(spec, 'ready', state);
+      return recordFromSpec(spec, 'ready', state);
     });
   }
 
@@ -1060,13 +902,13 @@ export class FileTaskStore implements TaskStore {
       if (!taken) throw this.stateError(taskId, 'reject', 'it is not waiting for review');
       const record: FinalFile = { ...taken.record, status: 'failed', reason, finishedAt: this.now() };
       delete record.result;
-      this.workspace.io.writeAtomic(this.finalPath('failed', taskId), JSON.stringify(record));
+      this.workspace.io.writeAtomic(this.paths.final('failed', taskId), JSON.stringify(record));
       const events: EventInput[] = [{ type: 'task.failed', taskId, attempt: record.attempt, reason }];
       this.settleDependents(taskId, events);
       this.workspace.io.remove(taken.transit);
       this.workspace.events.appendMany(events);
       this.workspace.notifier.ring('tasks');
-      return this.recordFromFinal(spec, record);
+      return recordFromFinal(spec, record);
     });
   }
 
@@ -1079,18 +921,18 @@ export class FileTaskStore implements TaskStore {
       let holder: ClaimFile | null = null;
       let fromReview: FinalFile | null = null;
       for (let round = 0; round < 5 && transit === null; round++) {
-        const final = this.finalStatusOf(taskId);
+        const final = this.read.finalStatusOf(taskId);
         if (final) throw this.stateError(taskId, 'cancel', `it is already ${final}`);
         const target = this.newTransitPath(taskId, 'cancel');
-        const state = this.readState(taskId);
-        const candidates = [this.waitingPath(taskId), this.readyPath(spec), this.claimPath(taskId)];
+        const state = this.read.readState(taskId);
+        const candidates = [this.paths.waiting(taskId), this.paths.ready(spec), this.paths.claim(taskId)];
         if (state?.notBefore != null) {
-          candidates.push(`${this.d.delayed}/${delayedName(state.notBefore, laneOf(spec), markerName(spec))}`);
+          candidates.push(`${this.paths.d.delayed}/${delayedName(state.notBefore, laneOf(spec), markerName(spec))}`);
         }
         for (const from of candidates) {
           if (this.workspace.io.move(from, target)) {
             transit = target;
-            if (from === this.claimPath(taskId)) holder = parseClaim(this.workspace.io.readText(target));
+            if (from === this.paths.claim(taskId)) holder = parseClaim(this.workspace.io.readText(target));
             break;
           }
         }
@@ -1104,7 +946,7 @@ export class FileTaskStore implements TaskStore {
         if (transit === null) sleepSync(2);
       }
       if (transit === null) throw this.stateError(taskId, 'cancel', 'it is changing state; try again');
-      const state = this.readState(taskId);
+      const state = this.read.readState(taskId);
       const record: FinalFile = {
         status: 'cancelled',
         attempt: fromReview?.attempt ?? holder?.attempt ?? state?.attempt ?? 1,
@@ -1114,14 +956,14 @@ export class FileTaskStore implements TaskStore {
         reason,
         finishedAt: this.now(),
       };
-      this.workspace.io.writeAtomic(this.finalPath('cancelled', taskId), JSON.stringify(record));
-      if (state) this.workspace.io.remove(this.statePath(taskId));
+      this.workspace.io.writeAtomic(this.paths.final('cancelled', taskId), JSON.stringify(record));
+      if (state) this.workspace.io.remove(this.paths.state(taskId));
       const events: EventInput[] = [{ type: 'task.cancelled', taskId, reason, agentId: holder?.agentId }];
       this.settleDependents(taskId, events);
       this.workspace.io.remove(transit);
       this.workspace.events.appendMany(events);
       this.workspace.notifier.ring('tasks');
-      return this.recordFromFinal(spec, record);
+      return recordFromFinal(spec, record);
     });
   }
 
@@ -1131,7 +973,7 @@ export class FileTaskStore implements TaskStore {
       const events: EventInput[] = [];
       const record = this.retrySync(spec, events);
       if (!record) {
-        const status = this.getSync(taskId)?.status ?? 'unknown';
+        const status = this.read.get(taskId)?.status ?? 'unknown';
         throw this.stateError(taskId, 'retry', `it is ${status}; only failed, blocked or cancelled tasks can be retried`);
       }
       this.workspace.events.appendMany(events);
@@ -1154,7 +996,7 @@ export class FileTaskStore implements TaskStore {
       budgetStart: taken.record.attempt,
       notBefore: null,
     };
-    this.workspace.io.writeAtomic(this.statePath(spec.id), JSON.stringify(state));
+    this.workspace.io.writeAtomic(this.paths.state(spec.id), JSON.stringify(state));
     events.push({ type: 'task.retried', taskId: spec.id, attempt: state.attempt, manual: true });
     let status: TaskStatus;
     if (spec.dependencies.length === 0) {
@@ -1162,154 +1004,46 @@ export class FileTaskStore implements TaskStore {
       events.push({ type: 'task.ready', taskId: spec.id, attempt: state.attempt });
       status = 'ready';
     } else {
-      this.workspace.io.createMarker(this.waitingPath(spec.id));
+      this.workspace.io.createMarker(this.paths.waiting(spec.id));
       status = this.evaluate(spec, events);
     }
     this.workspace.io.remove(taken.transit);
     // Dependents blocked because of this task get another chance too.
-    for (const child of listDir(`${this.d.dependents}/${spec.id}`)) {
-      if (!this.exists(this.finalPath('blocked', child))) continue;
-      const childSpec = this.readSpec(child);
+    for (const child of listDir(`${this.paths.d.dependents}/${spec.id}`)) {
+      if (!this.read.exists(this.paths.final('blocked', child))) continue;
+      const childSpec = this.read.readSpec(child);
       if (childSpec && childSpec !== CORRUPT) this.retrySync(childSpec, events);
     }
-    return this.recordFromSpec(spec, status, state);
+    return recordFromSpec(spec, status, state);
   }
 
   private requireSpec(id: string): TaskSpec {
-    const spec = this.readSpec(id);
+    const spec = this.read.readSpec(id);
     if (!spec || spec === CORRUPT) throw new TaskNotFoundError(id);
     return spec;
   }
 
   private stateError(id: string, action: string, why: string): TaskStateError {
-    const status = this.getSync(id)?.status ?? 'unknown';
+    const status = this.read.get(id)?.status ?? 'unknown';
     return new TaskStateError(id, status, `cannot ${action} task "${id}": ${why}`);
   }
 
   // ---------------------------------------------------------------- reads
 
   async get(taskId: string): Promise<TaskRecord | null> {
-    return this.getSync(taskId);
-  }
-
-  private getSync(id: string): TaskRecord | null {
-    const spec = this.readSpec(id);
-    if (!spec || spec === CORRUPT) return null;
-    for (let round = 0; round < 5; round++) {
-      const record = this.locate(spec);
-      if (record) return record;
-      sleepSync(1); // between two states: look again
-    }
-    const record = this.recordFromSpec(spec, 'pending', this.readState(id));
-    record.reason = 'in transition (if this persists, run `agent-team recover`)';
-    return record;
-  }
-
-  private locate(spec: TaskSpec): TaskRecord | null {
-    const id = spec.id;
-    const claimPath = this.claimPath(id);
-    const claimStat = fs.statSync(claimPath, { throwIfNoEntry: false });
-    if (claimStat) {
-      const content = parseClaim(this.workspace.io.readText(claimPath));
-      const record = this.recordFromSpec(spec, 'claimed', this.readState(id));
-      record.owner = content?.agentId ?? null;
-      record.attempt = content?.attempt ?? record.attempt;
-      record.leaseUntil = Math.round(claimStat.mtimeMs);
-      return record;
-    }
-    for (const status of ['completed', 'review', 'failed', 'blocked', 'cancelled'] as const) {
-      const final = this.readJson<FinalFile>(this.finalPath(status, id), `${status} record of "${id}"`);
-      if (final && final !== CORRUPT) return this.recordFromFinal(spec, final);
-    }
-    if (this.exists(this.readyPath(spec))) return this.recordFromSpec(spec, 'ready', this.readState(id));
-    if (this.exists(this.waitingPath(id))) return this.recordFromSpec(spec, 'pending', this.readState(id));
-    const state = this.readState(id);
-    if (state?.notBefore != null) {
-      const name = delayedName(state.notBefore, laneOf(spec), markerName(spec));
-      if (this.exists(`${this.d.delayed}/${name}`)) return this.recordFromSpec(spec, 'delayed', state);
-    }
-    return null;
+    return this.read.get(taskId);
   }
 
   async claimRefOf(taskId: string): Promise<(ClaimRef & { agentId: string }) | null> {
-    const content = parseClaim(this.workspace.io.readText(this.claimPath(taskId)));
-    return content ? { taskId, token: content.token, agentId: content.agentId } : null;
+    return this.read.claimRefOf(taskId);
   }
 
   async list(filter: ListFilter = {}): Promise<TaskRecord[]> {
-    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
-    const ids = statuses === null ? this.allIds() : statuses.flatMap((status) => this.idsWithStatus(status as TaskStatus));
-    const out: TaskRecord[] = [];
-    const wanted = statuses ? new Set<TaskStatus>(statuses as TaskStatus[]) : null;
-    for (const id of ids) {
-      const record = this.getSync(id);
-      if (!record) continue;
-      if (wanted && !wanted.has(record.status)) continue;
-      if (filter.type !== undefined && record.type !== filter.type) continue;
-      if (filter.requires !== undefined && record.requires !== filter.requires) continue;
-      if (filter.owner !== undefined && record.owner !== filter.owner) continue;
-      out.push(record);
-      if (filter.limit !== undefined && out.length >= filter.limit) break;
-    }
-    return out;
-  }
-
-  private allIds(): string[] {
-    return listDir(this.d.tasks)
-      .filter((name) => name.endsWith('.json'))
-      .map((name) => name.slice(0, -5))
-      .sort();
-  }
-
-  /** Ids in one state, from that state's folder alone. */
-  private idsWithStatus(status: TaskStatus): string[] {
-    switch (status) {
-      case 'pending':
-        return listDir(this.d.waiting).sort();
-      case 'ready':
-        return listDir(this.d.ready)
-          .flatMap((lane) => listDir(`${this.d.ready}/${lane}`))
-          .sort()
-          .map(idFromMarker);
-      case 'delayed':
-        return listDir(this.d.delayed)
-          .sort()
-          .map((name) => idFromMarker(parseDelayedName(name)?.marker ?? ''))
-          .filter((id) => id.length > 0);
-      case 'claimed':
-        return listDir(this.d.claims).sort();
-      default:
-        return listDir(this.d[FINAL_FOLDER[status]])
-          .filter((name) => name.endsWith('.json'))
-          .map((name) => name.slice(0, -5))
-          .sort();
-    }
+    return this.read.list(filter);
   }
 
   async counts(): Promise<TaskCounts> {
-    const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as TaskCounts;
-    counts.pending = listDir(this.d.waiting).length;
-    counts.ready = listDir(this.d.ready).reduce((sum, lane) => sum + listDir(`${this.d.ready}/${lane}`).length, 0);
-    counts.delayed = listDir(this.d.delayed).length;
-    counts.claimed = listDir(this.d.claims).length;
-    for (const status of ['review', 'completed', 'failed', 'blocked', 'cancelled'] as const) {
-      counts[status] = listDir(this.d[FINAL_FOLDER[status]]).filter((name) => name.endsWith('.json')).length;
-    }
-    counts.total = listDir(this.d.tasks).filter((name) => name.endsWith('.json')).length;
-    return counts;
-  }
-
-  private recordFromSpec(spec: TaskSpec, status: TaskStatus, state?: StateFile | null): TaskRecord {
-    const record = buildRecord(spec, status, state?.attempt ?? 1, null, state?.errors ?? [], null, state?.feedback ?? [], state?.notBefore ?? null, null);
-    if (state?.extraDependencies?.length) record.dependencies = union(spec.dependencies, state.extraDependencies);
-    return record;
-  }
-
-  private recordFromFinal(spec: TaskSpec, final: FinalFile): TaskRecord {
-    const record = buildRecord(spec, final.status, final.attempt, final.owner, final.errors, final.reason, final.feedback, null, final.finishedAt);
-    if ('result' in final) record.result = final.result;
-    if (final.extraDependencies?.length) record.dependencies = union(spec.dependencies, final.extraDependencies);
-    return record;
+    return this.read.counts();
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -1322,8 +1056,8 @@ export class FileTaskStore implements TaskStore {
     const report: ReapReport = { requeued: [], failed: [], abandoned: [], repaired: [] };
     const now = this.now();
     const events: EventInput[] = [];
-    for (const id of listDir(this.d.claims)) {
-      const claimPath = this.claimPath(id);
+    for (const id of listDir(this.paths.d.claims)) {
+      const claimPath = this.paths.claim(id);
       const st = fs.statSync(claimPath, { throwIfNoEntry: false });
       if (!st || st.mtimeMs > now) continue;
       const content = parseClaim(this.workspace.io.readText(claimPath));
@@ -1356,19 +1090,19 @@ export class FileTaskStore implements TaskStore {
     report: ReapReport,
     events: EventInput[],
   ): void {
-    const spec = this.readSpec(id);
+    const spec = this.read.readSpec(id);
     if (!spec || spec === CORRUPT) {
       this.failUnreadable(id, transit);
       report.failed.push(id);
       return;
     }
-    if (this.exists(this.readyPath(spec))) {
+    if (this.read.exists(this.paths.ready(spec))) {
       // The holder died between its O_EXCL create and taking the ready marker: the task never started.
       this.workspace.io.remove(transit);
       report.abandoned.push(id);
       return;
     }
-    const state = this.readState(id);
+    const state = this.read.readState(id);
     const attempt = content?.attempt ?? state?.attempt ?? 1;
     const holder = content?.agentId ?? null;
     const entry: AttemptError = {
@@ -1388,93 +1122,13 @@ export class FileTaskStore implements TaskStore {
 
   async recover(): Promise<RecoverReport> {
     const report = await this.reap();
-    this.workspace.io.batch(() => this.repairTransit(report));
+    this.workspace.io.batch(() => this.repair.repairTransit(report));
     if (report.repaired.length > 0) this.workspace.notifier.ring('tasks');
     return {
       ...report,
       sweptTempFiles: this.workspace.io.sweepTemp({ now: Date.now() }),
       quarantined: this.workspace.listQuarantined(),
     };
-  }
-
-  /** Finishes or undoes transitions whose process died midway. */
-  private repairTransit(report: ReapReport): void {
-    const now = this.now();
-    const events: EventInput[] = [];
-    for (const name of listDir(this.d.transit)) {
-      const parsed = parseTransitName(name);
-      if (!parsed || now - parsed.at < this.transitTimeoutMs) continue;
-      const mine = this.newTransitPath(parsed.id, 'repair');
-      if (!this.workspace.io.move(`${this.d.transit}/${name}`, mine)) continue;
-      const text = this.workspace.io.readText(mine) ?? '';
-      this.repairOne(parsed.id, parsed.origin, text, events);
-      this.workspace.io.remove(mine);
-      report.repaired.push(parsed.id);
-    }
-    this.workspace.events.appendMany(events);
-  }
-
-  private repairOne(id: string, origin: TransitOrigin, text: string, events: EventInput[]): void {
-    if (origin === 'add') {
-      let ids: string[] = [id];
-      try {
-        ids = JSON.parse(text) as string[];
-      } catch {
-        // an empty or torn intent: the id in its name is all we know
-      }
-      for (const each of ids) {
-        const spec = this.readSpec(each);
-        if (spec && spec !== CORRUPT && !this.locate(spec)) this.placeNew(spec, events);
-      }
-      return;
-    }
-    const spec = this.readSpec(id);
-    if (!spec || spec === CORRUPT) return;
-    const final = parseFinal(text);
-    if (final && !this.finalStatusOf(id) && !this.locate(spec)) {
-      // The holder wrote its final record but died before linking it into place.
-      this.workspace.io.writeAtomic(this.finalPath(final.status as FinalStatus, id), text);
-    }
-    if (this.finalStatusOf(id)) {
-      // The final record was written: finish what followed it.
-      this.settleDependents(id, events);
-      return;
-    }
-    if (this.locate(spec)) return;
-    if (origin === 'approve' || origin === 'reopen' || (origin === 'cancel' && text.includes('"status":"review"'))) {
-      this.workspace.io.writeAtomic(this.finalPath('review', id), text);
-      return;
-    }
-    if (origin === 'retry') {
-      try {
-        const record = JSON.parse(text) as FinalFile;
-        if (record.status in FINAL_FOLDER) {
-          this.workspace.io.writeAtomic(this.finalPath(record.status as FinalStatus, id), text);
-          return;
-        }
-      } catch {
-        // fall through: put it back in line
-      }
-    }
-    const claim = parseClaim(text);
-    if (claim) {
-      const entry: AttemptError = {
-        attempt: claim.attempt,
-        message: `interrupted: agent "${claim.agentId}" stopped while finishing the task`,
-        at: this.now(),
-        kind: 'lease_expired',
-        agentId: claim.agentId,
-      };
-      this.afterFailedAttempt(spec, this.readState(id), claim.attempt, entry, true, events, claim.agentId);
-      return;
-    }
-    if (spec.dependencies.length > 0) {
-      this.workspace.io.createMarker(this.waitingPath(id));
-      this.evaluate(spec, events);
-    } else {
-      this.createReadyMarker(spec);
-      events.push({ type: 'task.ready', taskId: id, reason: 'repaired' });
-    }
   }
 
   // ---------------------------------------------------------------- wake-ups
@@ -1506,67 +1160,5 @@ export class FileTaskStore implements TaskStore {
       }
     }
     this.held.clear();
-  }
-}
-
-function union(a: readonly string[], b: readonly string[]): string[] {
-  return [...new Set([...a, ...b])];
-}
-
-/** Field by field, so every record has one shape (a spread of parsed JSON is slow to clone). */
-function buildRecord(
-  spec: TaskSpec,
-  status: TaskStatus,
-  attempt: number,
-  owner: string | null,
-  errors: AttemptError[],
-  reason: string | null,
-  feedback: string[],
-  notBefore: number | null,
-  finishedAt: number | null,
-): TaskRecord {
-  return {
-    id: spec.id,
-    description: spec.description,
-    type: spec.type,
-    priority: spec.priority,
-    dependencies: spec.dependencies,
-    requires: spec.requires,
-    maxAttempts: spec.maxAttempts,
-    idempotencyKey: spec.idempotencyKey,
-    metadata: spec.metadata,
-    allowFailed: spec.allowFailed,
-    retry: spec.retry,
-    leaseMs: spec.leaseMs,
-    createdAt: spec.createdAt,
-    seq: spec.seq,
-    status,
-    attempt,
-    owner,
-    leaseUntil: null,
-    errors,
-    reason,
-    feedback,
-    notBefore,
-    finishedAt,
-  };
-}
-
-function parseFinal(text: string): FinalFile | null {
-  try {
-    const record = JSON.parse(text) as FinalFile;
-    return typeof record.status === 'string' && record.status in FINAL_FOLDER && !('token' in record) ? record : null;
-  } catch {
-    return null;
-  }
-}
-
-function parseClaim(text: string | null): ClaimFile | null {
-  if (!text) return null;
-  try {
-    const claim = JSON.parse(text) as ClaimFile;
-    return typeof claim.token === 'string' ? claim : null;
-  } catch {
-    return null;
   }
 }
