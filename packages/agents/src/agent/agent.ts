@@ -397,14 +397,7 @@ export class Agent {
   /** Builds what `execute` sees: dependencies, messages, a usage-counting model, helpers. */
   protected async createContext(task: TaskRecord, signal: AbortSignal): Promise<TaskContext> {
     const runtime = this.runtime;
-    const dependencies: DependencyResult[] = [];
-    const results: Record<string, unknown> = {};
-    for (const id of task.dependencies) {
-      const dep = await runtime.queue.get(id);
-      if (!dep) continue;
-      dependencies.push({ id, description: dep.description, status: dep.status, result: dep.result, reason: dep.reason });
-      if (dep.status === 'completed') results[id] = dep.result;
-    }
+    const { dependencies, results } = await gatherDependencies(runtime.queue, task);
     const messages = await runtime.bus.receive(this.id);
     if (messages.length > 0) await runtime.bus.ack(this.id, messages);
     const attribution = { agentId: this.id, taskId: task.id, teamId: runtime.teamId };
@@ -440,6 +433,22 @@ export class Agent {
       defer: (deps) => new Deferral(deps),
     };
   }
+}
+
+/** A task's dependencies as an agent sees them, and the results of those that completed. */
+export async function gatherDependencies(
+  queue: Pick<AgentRuntime['queue'], 'get'>,
+  task: TaskRecord,
+): Promise<{ dependencies: DependencyResult[]; results: Record<string, unknown> }> {
+  const dependencies: DependencyResult[] = [];
+  const results: Record<string, unknown> = {};
+  for (const id of task.dependencies) {
+    const dep = await queue.get(id);
+    if (!dep) continue;
+    dependencies.push({ id, description: dep.description, status: dep.status, result: dep.result, reason: dep.reason });
+    if (dep.status === 'completed') results[id] = dep.result;
+  }
+  return { dependencies, results };
 }
 
 /** The review task for a task held for review; the key makes re-adding it harmless. */

@@ -66,4 +66,6 @@ export interface AgentRuntime {
   capabilities(): ReadonlySet<string>;
   /** Called for every task an agent adds (hooks, tracking). */
   taskAdded(task: TaskRecord): Promise<void>;
+  /** Where the team's backend lives (a folder, or a URL without its password), for programs agents run. */
+  readonly backendLocation?: { kind: string; location: string };
 }

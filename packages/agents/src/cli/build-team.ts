@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { Backend, TaskInput } from '@agent-team/core';
 import { checkModelSpec, resolveModel } from '../agent/model-registry.js';
 import type { AgentRole } from '../agent/roles.js';
+import { CommandAgent } from '../command/command-agent.js';
 import { type LanguageModel, createModel, withCache } from '../models/index.js';
 import { synthesizeTask } from '../moa/queue-moa.js';
 import { AgentTeam } from '../team/agent-team.js';
-import { type ModelRef, type TeamSpec, durationMs } from './spec.js';
+import { type AgentSpec, type ModelRef, type TeamSpec, durationMs } from './spec.js';
 
 /**
  * Builds every model of a spec first, so a missing key or a bad model spec
@@ -16,7 +17,12 @@ export function buildModels(spec: TeamSpec, specDir: string): Map<string, Langua
   const models = new Map<string, LanguageModel>();
   const cache = spec.cache && spec.cache.mode !== 'off' ? { mode: spec.cache.mode, dir: path.resolve(specDir, spec.cache.dir) } : null;
   for (const agent of spec.agents) {
-    let model = modelFrom(agent.model);
+    if (isCommandAgent(agent)) {
+      // Built once here only to be checked (a missing ${VAR}, a bad command) before anything is written.
+      commandAgentFromSpec(agent, specDir);
+      continue;
+    }
+    let model = modelFrom(agent.model as ModelRef);
     if (cache) model = withCache(model, cache);
     models.set(agent.id, model);
   }
@@ -80,8 +86,32 @@ export interface TeamFromSpec {
   timeoutMs: number | undefined;
 }
 
+function isCommandAgent(agent: AgentSpec): boolean {
+  return agent.command !== undefined || agent.preset !== undefined;
+}
+
+/** A spec's command agent; relative folders are relative to the spec file. */
+export function commandAgentFromSpec(agent: AgentSpec, specDir: string): CommandAgent {
+  return new CommandAgent(agent.id, agent.role as 'worker' | 'specialist', {
+    ...(agent.command !== undefined ? { command: agent.command } : {}),
+    ...(agent.preset !== undefined ? { preset: agent.preset } : {}),
+    ...(agent.args ? { args: agent.args } : {}),
+    ...(agent.shell !== undefined ? { shell: agent.shell } : {}),
+    ...(agent.env ? { env: agent.env } : {}),
+    ...(agent.inheritEnv !== undefined ? { inheritEnv: agent.inheritEnv } : {}),
+    ...(agent.timeout !== undefined ? { timeoutMs: durationMs(agent.timeout) } : {}),
+    ...(agent.cwd ? { cwd: path.resolve(specDir, agent.cwd) } : {}),
+    ...(agent.maxOutputBytes ? { maxOutputBytes: agent.maxOutputBytes } : {}),
+    ...(agent.specialty ? { specialty: agent.specialty } : {}),
+    ...(agent.takePlainTasks !== undefined ? { takePlainTasks: agent.takePlainTasks } : {}),
+    ...(agent.concurrency ? { concurrency: agent.concurrency } : {}),
+    ...(agent.system ? { system: agent.system } : {}),
+    workdir: specDir,
+  });
+}
+
 /** A team for a spec on an open backend, with its agents (models already built). */
-export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<string, LanguageModel>): TeamFromSpec {
+export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<string, LanguageModel>, specDir = process.cwd()): TeamFromSpec {
   const team = new AgentTeam({
     backend,
     teamId: spec.team?.id ?? 'team',
@@ -92,6 +122,10 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
     ...(spec.reviewLimit ? { reviewLimit: spec.reviewLimit } : {}),
   });
   for (const agent of spec.agents) {
+    if (isCommandAgent(agent)) {
+      team.addAgent(commandAgentFromSpec(agent, specDir));
+      continue;
+    }
     team.addAgent(agent.id, agent.role as AgentRole, models.get(agent.id) as LanguageModel, {
       ...(agent.specialty ? { specialty: agent.specialty } : {}),
       ...(agent.takePlainTasks !== undefined ? { takePlainTasks: agent.takePlainTasks } : {}),

@@ -63,7 +63,7 @@ export function buildProgram(): Command {
   common(program.command('worker'))
     .description('join a workspace as one agent, from this process; exits when no work is left for it')
     .requiredOption('--id <id>', 'agent id')
-    .requiredOption('--role <role>', 'lead, worker, reviewer or specialist')
+    .option('--role <role>', 'lead, worker, reviewer or specialist (a command agent: worker by default)')
     .option('--specialty <name>', "a specialist's specialty (security, performance, docs, ...)")
     .option('--model <spec>', 'offline, offline:<seed>, anthropic:<model>, openai:<model>', 'offline')
     .option('--concurrency <n>', 'tasks at once', int('--concurrency'))
@@ -72,9 +72,25 @@ export function buildProgram(): Command {
     .option('--max-tokens <n>', 'output tokens per model call', int('--max-tokens'))
     .option('--latency <ms>', 'simulated latency of the offline model: ms, or min-max (demos, chaos tests)')
     .option('--follow', 'keep waiting for new work instead of exiting when idle')
+    // Command agents: an outside program does each task (docs/command-agents.md).
+    .option('--command <cmd>', 'run this program for each task (prompt on stdin, result on stdout), instead of a model')
+    .option('--preset <name>', 'run a known coding agent: claude-code, codex, aider or gemini')
+    .option('--args <args>', 'extra arguments for the command or preset, as one command line')
+    .option('--shell', 'run --command through /bin/sh -c')
+    .option('--cwd <dir>', 'where the command runs when the task has no worktree (default: .agents/<id>)')
+    .option('--timeout <duration>', 'time limit of one attempt of the command, e.g. 90s, 10m (default 30m)')
     .action(async (_o, cmd: Command) => {
       const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand(cmd.opts());
+    });
+
+  common(program.command('mcp'), { json: false })
+    .description('serve the team over MCP on stdio, for Claude Code, Cursor or any MCP client (docs/mcp.md)')
+    .option('--lease-ms <ms>', 'lease of each claim a client takes; renewed while it holds the claim', int('--lease-ms'))
+    .option('--idle <duration>', 'a client silent this long loses its claims (they expire), e.g. 30m (default 1h)')
+    .action(async (_o, cmd: Command) => {
+      const { mcpCommand } = await import('./commands/mcp.js');
+      process.exitCode = await mcpCommand(cmd.opts());
     });
 
   common(program.command('status'))

@@ -183,6 +183,9 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
       case 'review.verdict':
         line(agent, event.verdict === 'approve' ? c.green('approved ') : c.yellow('changes  '), `${id}${event.verdict === 'approve' ? '' : `: ${text(event.feedback).slice(0, 80)}`}`);
         break;
+      case 'command.output':
+        line(agent, c.dim('output   '), c.dim(`${id}: ${text(event.line).slice(0, 160)}`));
+        break;
       case 'model.call':
         tokens += event.inputTokens + event.outputTokens;
         break;

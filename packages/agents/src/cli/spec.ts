@@ -4,6 +4,8 @@ import { ID_PATTERN, ValidationError } from '@agent-team/core';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { AGENT_ROLES } from '../agent/roles.js';
+import { splitCommandLine } from '../command/command-line.js';
+import { PRESET_NAMES } from '../command/presets.js';
 
 /**
  * The team spec file: a documented, schema-validated description of a run
@@ -42,15 +44,28 @@ const agentSchema = z
   .object({
     id,
     role: z.enum(AGENT_ROLES as unknown as [string, ...string[]]),
-    model: modelRef,
+    /** Required unless the agent is a command agent (command or preset). */
+    model: modelRef.optional(),
     specialty: id.optional(),
     takePlainTasks: z.boolean().optional(),
     concurrency: z.number().int().min(1).max(256).optional(),
     temperature: z.number().min(0).max(2).optional(),
     maxTokens: z.number().int().positive().optional(),
     system: z.string().min(1).optional(),
+    // Command agents (docs/command-agents.md): an outside program does the work.
+    command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    preset: z.enum(PRESET_NAMES).optional(),
+    args: z.array(z.string()).optional(),
+    shell: z.boolean().optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).optional(),
+    inheritEnv: z.boolean().optional(),
+    timeout: duration.optional(),
+    cwd: z.string().min(1).optional(),
+    maxOutputBytes: z.number().int().positive().optional(),
   })
   .strict();
+
+const COMMAND_ONLY_FIELDS = ['args', 'shell', 'env', 'inheritEnv', 'timeout', 'cwd', 'maxOutputBytes'] as const;
 
 const taskSchema = z
   .object({
@@ -171,6 +186,7 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
     agentIds.add(agent.id);
     if (agent.role === 'specialist' && !agent.specialty) problems.push(`agents[${i}].specialty: a specialist needs a specialty (e.g. security)`);
     if (agent.role !== 'specialist' && agent.specialty) problems.push(`agents[${i}].specialty: only specialists have a specialty (role is ${agent.role})`);
+    problems.push(...commandAgentProblems(agent, i));
   });
   const roles = new Set(spec.agents.map((a) => a.role));
   if (spec.goal && !roles.has('lead')) problems.push('goal: planning a goal needs an agent with role "lead"');
@@ -194,6 +210,33 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
   }
   if (problems.length > 0) throw new SpecError(file, problems);
   return spec;
+}
+
+/** What is wrong with an agent's choice between a model and a command. */
+function commandAgentProblems(agent: AgentSpec, i: number): string[] {
+  const where = `agents[${i}]`;
+  const isCommand = agent.command !== undefined || agent.preset !== undefined;
+  if (!isCommand) {
+    const stray = COMMAND_ONLY_FIELDS.filter((f) => agent[f] !== undefined);
+    return [
+      ...(agent.model === undefined ? [`${where}.model: give a model (e.g. offline, anthropic:claude-sonnet-4-6), or a command or preset for a command agent`] : []),
+      ...stray.map((f) => `${where}.${f}: only command agents (with command or preset) take ${f}`),
+    ];
+  }
+  const problems: string[] = [];
+  if (agent.command !== undefined && agent.preset !== undefined) problems.push(`${where}: give command or preset, not both`);
+  if (agent.model !== undefined) problems.push(`${where}.model: a command agent runs its program and has no model; remove model`);
+  if (agent.role !== 'worker' && agent.role !== 'specialist') problems.push(`${where}.role: a command agent is a worker or a specialist (got ${agent.role})`);
+  for (const f of ['temperature', 'maxTokens'] as const) if (agent[f] !== undefined) problems.push(`${where}.${f}: a command agent has no model to tune; remove ${f}`);
+  if (agent.shell && (agent.preset !== undefined || typeof agent.command !== 'string')) problems.push(`${where}.shell: needs command as one string`);
+  if (typeof agent.command === 'string' && !agent.shell) {
+    try {
+      splitCommandLine(agent.command, `${where}.command`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, data: unknown): string {

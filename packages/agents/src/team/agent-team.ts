@@ -207,6 +207,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       taskAdded: async (task) => {
         await this.hooks.onTaskCreated?.(task);
       },
+      backendLocation: { kind: this.backend.kind, location: this.backend.location },
     };
   }
 

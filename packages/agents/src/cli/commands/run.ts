@@ -23,7 +23,7 @@ export async function runCommand(specFile: string, opts: GlobalOptions, workspac
       : { ...opts, workspace: path.resolve(specDir, spec.workspace) };
   }
   const backend = await openFromOptions(target, { create: true });
-  const { team, timeoutMs } = teamFromSpec(spec, backend, models);
+  const { team, timeoutMs } = teamFromSpec(spec, backend, models, specDir);
   const interrupt = interruptOnSignals();
   try {
     await team.addTasks(inputs);

@@ -62,7 +62,9 @@ export function renderDashboard(data: StatusData, recent: TeamEvent[], totals: T
   out.push('', c.bold('Recent events'));
   const room = Math.max(3, options.height - out.length - 1);
   for (const e of recent.slice(-room)) {
-    out.push(`  ${c.dim(new Date(e.ts).toISOString().slice(11, 23))} ${e.type.padEnd(16)} ${clipLine(`${e.taskId ?? ''}${e.agentId ? ` by ${e.agentId}` : ''}`, w - 45)}`);
+    // A command agent's output line shows its text (command.output events).
+    const said = e.type === 'command.output' ? `: ${e.line}` : '';
+    out.push(`  ${c.dim(new Date(e.ts).toISOString().slice(11, 23))} ${e.type.padEnd(16)} ${clipLine(`${e.taskId ?? ''}${e.agentId ? ` by ${e.agentId}` : ''}${said}`, w - 45)}`);
   }
   return out.map((l) => l.slice(0, w + 40)).join('\n');
 }

@@ -1,6 +1,12 @@
+import path from 'node:path';
 import { ValidationError, assertValidId } from '@agent-team/core';
+import type { AgentOptions } from '../../agent/agent.js';
+import { CommandAgent } from '../../command/command-agent.js';
+import { splitCommandLine } from '../../command/command-line.js';
+import { PRESET_NAMES, isPresetName } from '../../command/presets.js';
+import { durationMs } from '../spec.js';
 import { resolveModel } from '../../agent/model-registry.js';
-import { isAgentRole } from '../../agent/roles.js';
+import { type AgentRole, isAgentRole } from '../../agent/roles.js';
 import { offlineModel } from '../../models/index.js';
 import { AgentTeam } from '../../team/agent-team.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
@@ -10,7 +16,7 @@ import { attachProgress } from '../progress.js';
 
 export interface WorkerOptions extends GlobalOptions {
   id: string;
-  role: string;
+  role?: string;
   specialty?: string;
   model: string;
   concurrency?: number;
@@ -19,12 +25,43 @@ export interface WorkerOptions extends GlobalOptions {
   takePlainTasks?: boolean;
   maxTokens?: number;
   latency?: string;
+  command?: string;
+  preset?: string;
+  args?: string;
+  shell?: boolean;
+  cwd?: string;
+  timeout?: string;
 }
 
 function offlineLatency(value: string): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
   if (!m) throw new ValidationError(`--latency must be ms or min-max (e.g. 200 or 100-400), got "${value}"`);
   return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
+}
+
+/** A command agent from the worker's options, checked before the workspace is opened. */
+function commandAgentFromOptions(opts: WorkerOptions): (role: AgentRole, common: AgentOptions) => CommandAgent {
+  if (opts.command !== undefined && opts.preset !== undefined) throw new ValidationError('give --command or --preset, not both');
+  if (opts.preset !== undefined && !isPresetName(opts.preset)) {
+    throw new ValidationError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(opts.preset)}`);
+  }
+  if (opts.model !== 'offline' || opts.latency !== undefined || opts.maxTokens !== undefined) {
+    throw new ValidationError('a command agent runs its program and has no model: drop --model, --latency and --max-tokens');
+  }
+  const options = {
+    ...(opts.command !== undefined ? { command: opts.command } : {}),
+    ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
+    ...(opts.args !== undefined ? { args: splitCommandLine(opts.args, '--args') } : {}),
+    ...(opts.shell ? { shell: true } : {}),
+    ...(opts.cwd !== undefined ? { cwd: path.resolve(opts.cwd) } : {}),
+    ...(opts.timeout !== undefined ? { timeoutMs: /^\d+$/.test(opts.timeout) ? Number(opts.timeout) : durationMs(opts.timeout) } : {}),
+  };
+  const build = (role: AgentRole, common: AgentOptions) => {
+    if (role !== 'worker' && role !== 'specialist') throw new ValidationError(`a command agent is a worker or a specialist, not a ${role}`);
+    return new CommandAgent(opts.id, role, { ...common, ...options });
+  };
+  build('worker', {});
+  return build;
 }
 
 /**
@@ -38,8 +75,11 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
   // while draining 100,000 tasks), at no measurable cost in speed.
   if (process.env.AGENT_TEAM_V8_DEFAULTS !== '1') (await import('node:v8')).setFlagsFromString('--optimize-for-size');
   assertValidId('agent', opts.id);
-  if (!isAgentRole(opts.role)) throw new ValidationError(`--role must be lead, worker, reviewer or specialist, got ${JSON.stringify(opts.role)}`);
-  if (opts.role === 'specialist' && !opts.specialty) throw new ValidationError('--role specialist needs --specialty (e.g. security)');
+  const commandAgent = opts.command !== undefined || opts.preset !== undefined ? commandAgentFromOptions(opts) : null;
+  const role = opts.role ?? (commandAgent ? 'worker' : undefined);
+  if (role === undefined) throw new ValidationError('--role is required: lead, worker, reviewer or specialist (or give --command or --preset)');
+  if (!isAgentRole(role)) throw new ValidationError(`--role must be lead, worker, reviewer or specialist, got ${JSON.stringify(role)}`);
+  if (role === 'specialist' && !opts.specialty) throw new ValidationError('--role specialist needs --specialty (e.g. security)');
   let model = resolveModel(opts.model);
   if (opts.latency !== undefined) {
     if (!/^offline(:\d+)?$/.test(opts.model)) throw new ValidationError('--latency applies to the offline model only');
@@ -50,12 +90,14 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
   const team = new AgentTeam({ backend, teamId: 'team', ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
   const interrupt = interruptOnSignals();
   try {
-    const agent = team.addAgent(opts.id, opts.role, model, {
+    const common = {
       ...(opts.specialty ? { specialty: opts.specialty } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.takePlainTasks ? { takePlainTasks: true } : {}),
-      ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}),
-    });
+    };
+    const agent = commandAgent
+      ? team.addAgent(commandAgent(role, common))
+      : team.addAgent(opts.id, role, model, { ...common, ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) });
     const detach = opts.quiet || opts.json ? () => {} : attachProgress(team, { stream: process.stderr, ...(opts.color === false ? { color: false } : {}) });
     const summary = await team.run({ stopWhenIdle: !opts.follow, signal: interrupt.signal });
     detach();

@@ -1,0 +1,1 @@
+export { createTeamMcpServer, serveTeamOverStdio, type TeamMcpServer, type TeamMcpServerOptions } from './team-server.js';
