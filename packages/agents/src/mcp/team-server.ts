@@ -15,7 +15,6 @@ import {
 } from '@agent-team/core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
 import { gatherDependencies, reviewTaskFor } from '../agent/agent.js';
 import { clip } from '../agent/prompts.js';
 import { taskPrompt } from '../agent/prompts.js';
@@ -50,10 +49,6 @@ export interface TeamMcpServer {
 
 const VERSION = '0.1.0';
 
-const agentId = z
-  .string()
-  .describe('Your agent id, the same in every call: letters, digits, ".", "_" or "-" (e.g. "claude-code-1"). Other agents and `status` see you by it.');
-
 /** One tool result: JSON text a model can read. */
 function ok(data: unknown): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(data, null, 2) }] };
@@ -86,7 +81,12 @@ function brief(task: TaskRecord): Record<string, unknown> {
  * team. See docs/mcp.md.
  */
 export async function createTeamMcpServer(options: TeamMcpServerOptions): Promise<TeamMcpServer> {
+  // zod and the SDK load with the server, not with the package (start-up: issue 12).
   const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
+  const { z } = await import('zod');
+  const agentId = z
+    .string()
+    .describe('Your agent id, the same in every call: letters, digits, ".", "_" or "-" (e.g. "claude-code-1"). Other agents and `status` see you by it.');
   const backend = options.backend;
   const leaseMs = options.leaseMs ?? 30_000;
   const idleMs = options.idleMs ?? 3_600_000;
