@@ -1,4 +1,5 @@
 export * from './errors.js';
+export { InvalidOptionError, MAX_TIMER_MS, checkBoolean, checkDuration, checkFunction, checkInt, checkNumber, checkOptions, rules, type OptionRule, type Range } from './options.js';
 export * from './ids.js';
 export * from './clock.js';
 export { Workspace, type WorkspaceOptions, LAYOUT, WORKSPACE_FORMAT, WORKSPACE_VERSION } from './workspace.js';

@@ -7,6 +7,7 @@ import type { EventInput } from './events/types.js';
 import { FileIO, listDir, makeWriterId } from './fs/file-io.js';
 import { randomToken } from './ids.js';
 import { ChangeNotifier } from './watch/change-notifier.js';
+import { InvalidOptionError, checkOptions, rules } from './options.js';
 
 export const WORKSPACE_FORMAT = 'agent-team/workspace';
 export const WORKSPACE_VERSION = 1;
@@ -50,6 +51,15 @@ export interface WorkspaceOptions {
   sweep?: boolean;
 }
 
+/** The rules of {@link WorkspaceOptions}. */
+export const WORKSPACE_OPTIONS = {
+  durable: rules.boolean(),
+  watch: rules.boolean(),
+  create: rules.boolean(),
+  sweep: rules.boolean(),
+  clock: rules.object({ now: rules.function() }),
+};
+
 interface TeamFile {
   format: string;
   version: number;
@@ -85,6 +95,8 @@ export class Workspace {
 
   /** Opens (and by default creates) the workspace at `dir`. */
   static open(dir: string, options: WorkspaceOptions = {}): Workspace {
+    checkOptions(options, WORKSPACE_OPTIONS);
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidOptionError('workspace', dir, 'a folder path');
     const root = path.resolve(dir);
     const create = options.create ?? true;
     let stat = fs.statSync(root, { throwIfNoEntry: false });

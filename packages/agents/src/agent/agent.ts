@@ -8,6 +8,8 @@ import {
   LeaseLostError,
   ValidationError,
   assertValidId,
+  checkOptions,
+  rules,
   errorMessage,
   ResourceLocks,
   type TaskRecord,
@@ -57,6 +59,15 @@ export interface AgentOptions {
 const sharedLocks = new Map<string, ResourceLocks>();
 
 /** One ResourceLocks per (root, lock folder) in a process, so its agents see each other's locks at once. */
+/** The rules of {@link AgentOptions}' numbers, checked when the agent is built. */
+export const AGENT_OPTIONS = {
+  concurrency: rules.int({ min: 1, max: 256 }),
+  temperature: rules.number({ min: 0, max: 2 }),
+  maxTokens: rules.int({ min: 1, max: 10_000_000 }),
+  maxSteps: rules.int({ min: 1, max: 1000 }),
+  takePlainTasks: rules.boolean(),
+};
+
 function locksFor(root: string, lockDir?: string): ResourceLocks {
   const key = `${path.resolve(root)}\0${lockDir ? path.resolve(lockDir) : ''}`;
   let locks = sharedLocks.get(key);
@@ -117,10 +128,8 @@ export class Agent {
       throw new ValidationError(`specialist "${id}" needs a specialty (e.g. { specialty: 'security' })`);
     }
     if (options.specialty !== undefined) assertValidId('specialty', options.specialty);
+    checkOptions(options, AGENT_OPTIONS, `agent "${id}"`);
     const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-      throw new ValidationError(`concurrency of agent "${id}" must be an integer from 1 to 256, got ${JSON.stringify(concurrency)}`);
-    }
     this.id = id;
     this.role = role;
     this.model = model;

@@ -26,11 +26,24 @@ function common(cmd: Command, options: { json?: boolean } = {}): Command {
   return cmd;
 }
 
-const int = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new CliError(`${name} must be an integer, got "${value}"`);
-  return n;
-};
+/** The longest timer Node.js runs (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * An integer flag, refused (exit 2, before anything is written) outside its
+ * range: `--concurrency 0` is an error, not the default.
+ */
+const int =
+  (name: string, range: { min?: number; max?: number } = {}) =>
+  (value: string): number => {
+    const n = /^[+-]?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    const { min, max } = range;
+    if (!Number.isSafeInteger(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) {
+      const bounds = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : '';
+      throw new CliError(`${name} must be an integer${bounds}, got "${value}"`);
+    }
+    return n;
+  };
 
 function globals(cmd: Command): GlobalOptions {
   return cmd.opts<GlobalOptions>();
@@ -66,10 +79,10 @@ export function buildProgram(): Command {
     .option('--role <role>', 'lead, worker, reviewer or specialist (a command agent: worker by default)')
     .option('--specialty <name>', "a specialist's specialty (security, performance, docs, ...)")
     .option('--model <spec>', 'offline, offline:<seed>, anthropic:<model>, openai:<model>', 'offline')
-    .option('--concurrency <n>', 'tasks at once', int('--concurrency'))
-    .option('--lease-ms <ms>', 'lease of each claim', int('--lease-ms'))
+    .option('--concurrency <n>', 'tasks at once', int('--concurrency', { min: 1, max: 256 }))
+    .option('--lease-ms <ms>', 'lease of each claim', int('--lease-ms', { min: 10, max: MAX_TIMER_MS }))
     .option('--take-plain-tasks', 'a specialist also takes tasks that require nothing')
-    .option('--max-tokens <n>', 'output tokens per model call', int('--max-tokens'))
+    .option('--max-tokens <n>', 'output tokens per model call', int('--max-tokens', { min: 1 }))
     .option('--latency <ms>', 'simulated latency of the offline model: ms, or min-max (demos, chaos tests)')
     .option('--follow', 'keep waiting for new work instead of exiting when idle')
     // Command agents: an outside program does each task (docs/command-agents.md).
@@ -86,7 +99,7 @@ export function buildProgram(): Command {
 
   common(program.command('mcp'), { json: false })
     .description('serve the team over MCP on stdio, for Claude Code, Cursor or any MCP client (docs/mcp.md)')
-    .option('--lease-ms <ms>', 'lease of each claim a client takes; renewed while it holds the claim', int('--lease-ms'))
+    .option('--lease-ms <ms>', 'lease of each claim a client takes; renewed while it holds the claim', int('--lease-ms', { min: 10, max: MAX_TIMER_MS }))
     .option('--idle <duration>', 'a client silent this long loses its claims (they expire), e.g. 30m (default 1h)')
     .action(async (_o, cmd: Command) => {
       const { mcpCommand } = await import('./commands/mcp.js');
@@ -96,7 +109,7 @@ export function buildProgram(): Command {
   common(program.command('status'))
     .description('tasks by state, the agents seen and their last report, and the tasks')
     .option('--status <state>', 'only tasks in this state')
-    .option('--limit <n>', 'at most this many tasks', int('--limit'))
+    .option('--limit <n>', 'at most this many tasks', int('--limit', { min: 1 }))
     .action(async (_o, cmd: Command) => {
       const { statusCommand } = await import('./commands/status.js');
       await statusCommand(cmd.opts());
@@ -109,8 +122,8 @@ export function buildProgram(): Command {
     .option('--deps <ids>', 'comma-separated ids of tasks that must complete first')
     .option('--requires <name>', 'a role or specialty the claimer must have')
     .option('--type <type>', 'task, plan, review, synthesize, ... (default task)')
-    .option('--priority <n>', 'higher runs first', int('--priority'))
-    .option('--max-attempts <n>', 'attempts before it fails for good', int('--max-attempts'))
+    .option('--priority <n>', 'higher runs first', int('--priority', { min: -999999, max: 999999 }))
+    .option('--max-attempts <n>', 'attempts before it fails for good', int('--max-attempts', { min: 1, max: 1000 }))
     .option('--review', 'hold the result for a reviewer')
     .option('--key <key>', 'idempotency key: adding the same key again yields the same task')
     .option('--metadata <json>', 'a JSON object carried with the task')
@@ -123,7 +136,7 @@ export function buildProgram(): Command {
     .option('--status <states>', 'comma-separated states')
     .option('--type <type>', 'only this type')
     .option('--owner <agent>', 'only tasks held or finished by this agent')
-    .option('--limit <n>', 'at most this many', int('--limit'))
+    .option('--limit <n>', 'at most this many', int('--limit', { min: 1 }))
     .action(async (_o, cmd: Command) => {
       const { taskListCommand } = await import('./commands/tasks.js');
       await taskListCommand(cmd.opts());
@@ -164,7 +177,7 @@ export function buildProgram(): Command {
     .description("an agent's unread messages (left unread unless --ack)")
     .option('--all', 'read messages too')
     .option('--ack', 'mark the shown messages read')
-    .option('--limit <n>', 'at most this many', int('--limit'))
+    .option('--limit <n>', 'at most this many', int('--limit', { min: 1 }))
     .action(async (agent: string, _o, cmd: Command) => {
       const { inboxCommand } = await import('./commands/messages.js');
       await inboxCommand(agent, cmd.opts());
@@ -177,7 +190,7 @@ export function buildProgram(): Command {
     .option('--type <types>', 'comma-separated event types')
     .option('--task <id>', 'only this task')
     .option('--agent <id>', 'only this agent')
-    .option('--limit <n>', 'only the last n', int('--limit'))
+    .option('--limit <n>', 'only the last n', int('--limit', { min: 1 }))
     .action(async (_o, cmd: Command) => {
       const { eventsCommand } = await import('./commands/events.js');
       await eventsCommand(cmd.opts());
@@ -186,7 +199,7 @@ export function buildProgram(): Command {
   common(program.command('watch'), { json: false })
     .description('a live dashboard: agents and what each is doing, tasks by state, recent events, tokens and cost')
     .option('--once', 'print one frame and exit')
-    .option('--interval <ms>', 'refresh interval', int('--interval'), 500)
+    .option('--interval <ms>', 'refresh interval', int('--interval', { min: 10, max: MAX_TIMER_MS }), 500)
     .action(async (_o, cmd: Command) => {
       const { watchCommand } = await import('./commands/watch.js');
       await watchCommand(cmd.opts());
@@ -224,7 +237,22 @@ async function isInputError(err: unknown): Promise<boolean> {
   );
 }
 
+/**
+ * A reader that went away (`agent-team status | head -1`) is not an error: the
+ * command stops quietly, as Unix tools do on SIGPIPE, with no stack trace.
+ * Node ignores SIGPIPE and reports EPIPE as an 'error' event on the stream
+ * instead, which would otherwise be an uncaught exception in every command.
+ */
+export function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   const program = buildProgram();
   const red = (s: string) => (useColor(process.stderr) ? styleText('red', s, { validateStream: false }) : s);
   try {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ID_PATTERN, ValidationError } from '@agent-team/core';
+import { ID_PATTERN, MAX_TIMER_MS, ValidationError } from '@agent-team/core';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { AGENT_ROLES } from '../agent/roles.js';
@@ -15,10 +15,19 @@ import { PRESET_NAMES } from '../command/presets.js';
 
 const id = z.string().regex(ID_PATTERN, 'must be 1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit');
 
-const duration = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a number of ms, or a duration like "90s", "10m", "1h"'),
-]);
+const DURATION_HINT = `from 1 ms to ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer Node.js runs)`;
+const duration = z
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'must be a number of ms, or a duration like "90s", "10m", "1h"'),
+  ])
+  .refine((value) => {
+    const ms = durationMs(value);
+    return ms >= 1 && ms <= MAX_TIMER_MS;
+  }, `must be ${DURATION_HINT}`);
+/** Milliseconds that end up in a timer: bounded by Node's timer limit. */
+const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer Node.js runs)`);
+const latency = z.number().nonnegative().max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`);
 
 /** A model: a spec string (`offline`, `offline:7`, `anthropic:<model>`, `openai:<model>`), or one with options. */
 const modelRef = z.union([
@@ -27,7 +36,7 @@ const modelRef = z.union([
     .object({
       spec: z.string().min(1),
       /** Offline model only: simulated latency in ms, fixed or [min, max]. */
-      latencyMs: z.union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])]).optional(),
+      latencyMs: z.union([latency, z.tuple([latency, latency])]).optional(),
       /** Offline model only: share of calls that fail (retryably). */
       failureRate: z.number().min(0).max(1).optional(),
       /** Offline model only: reviews asking for changes before approving. */
@@ -35,7 +44,7 @@ const modelRef = z.union([
       /** OpenAI-compatible servers: the base URL (Ollama, vLLM, LM Studio). */
       baseURL: z.string().url().optional(),
       maxConcurrency: z.number().int().positive().optional(),
-      timeoutMs: z.number().int().positive().optional(),
+      timeoutMs: timerMs(1).optional(),
     })
     .strict(),
 ]);
@@ -131,7 +140,7 @@ export const specSchema = z
     moa: z.array(moaSchema).optional(),
     budget: z.object({ maxTokens: z.number().int().positive().optional(), maxUsd: z.number().positive().optional() }).strict().optional(),
     timeout: duration.optional(),
-    leaseMs: z.number().int().min(100).optional(),
+    leaseMs: timerMs(100).optional(),
     maxAttempts: z.number().int().min(1).max(1000).optional(),
     maxReviewRounds: z.number().int().min(1).optional(),
     reviewLimit: z.enum(['fail', 'approve']).optional(),
@@ -161,8 +170,16 @@ export class SpecError extends ValidationError {
 export function loadSpec(file: string): TeamSpec {
   let text: string;
   try {
+    // A FIFO, a device or a folder would block or fail half-way: only a regular file is a spec.
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile()) {
+      const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new SpecError(file, [`cannot read it: it is ${kind}; give a JSON or YAML file`]);
+    }
+    if (st && st.size > 16 * 1024 * 1024) throw new SpecError(file, [`cannot read it: it is ${st.size} bytes; a spec is at most 16 MiB`]);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof SpecError) throw err;
     throw new SpecError(file, [`cannot read it: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`]);
   }
   let data: unknown;
@@ -208,8 +225,34 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
       if (!taskIds.has(dep)) problems.push(`moa[${i}].dependencies: "${dep}" is not the id of a task in this spec`);
     }
   }
+  const cycle = dependencyCycle([...(spec.tasks ?? []), ...(spec.moa ?? [])]);
+  if (cycle) problems.push(`dependencies: a cycle ${cycle.map((id) => `"${id}"`).join(' -> ')}; remove one of these edges`);
   if (problems.length > 0) throw new SpecError(file, problems);
   return spec;
+}
+
+/** A dependency cycle among the spec's tasks with ids, or null; found before anything is written. */
+function dependencyCycle(tasks: ReadonlyArray<{ id?: string | undefined; dependencies?: string[] | undefined }>): string[] | null {
+  const deps = new Map<string, string[]>();
+  for (const task of tasks) if (task.id) deps.set(task.id, task.dependencies ?? []);
+  const state = new Map<string, 1 | 2>();
+  const visit = (id: string, path: string[]): string[] | null => {
+    if (state.get(id) === 2) return null;
+    if (state.get(id) === 1) return [...path.slice(path.indexOf(id)), id];
+    state.set(id, 1);
+    for (const dep of deps.get(id) ?? []) {
+      if (!deps.has(dep)) continue;
+      const found = visit(dep, [...path, id]);
+      if (found) return found;
+    }
+    state.set(id, 2);
+    return null;
+  };
+  for (const id of deps.keys()) {
+    const found = visit(id, []);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** What is wrong with an agent's choice between a model and a command. */

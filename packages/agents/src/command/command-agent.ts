@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AbortError, AgentTeamError, type TaskRecord, ValidationError, errorMessage } from '@agent-team/core';
+import { AbortError, AgentTeamError, type TaskRecord, ValidationError, checkOptions, errorMessage, rules } from '@agent-team/core';
 import { Agent, type AgentOptions } from '../agent/agent.js';
 import { taskPrompt } from '../agent/prompts.js';
 import type { TaskContext } from '../agent/task-context.js';
@@ -116,16 +116,12 @@ export class CommandAgent extends Agent {
     this.shell = shell;
     this.commandOptions = options;
     this.extraEnv = expandEnv(options.env, `env of agent "${id}"`);
-    for (const [name, value] of [
-      ['timeoutMs', options.timeoutMs],
-      ['killGraceMs', options.killGraceMs],
-      ['maxOutputBytes', options.maxOutputBytes],
-      ['maxProgressLines', options.maxProgressLines],
-    ] as const) {
-      if (value !== undefined && (!Number.isInteger(value) || value < (name === 'maxProgressLines' ? 0 : 1))) {
-        throw new ValidationError(`${name} of agent "${id}" must be a positive integer, got ${JSON.stringify(value)}`);
-      }
-    }
+    checkOptions(options, {
+      timeoutMs: rules.duration(),
+      killGraceMs: rules.duration(),
+      maxOutputBytes: rules.int({ min: 1 }),
+      maxProgressLines: rules.int({ min: 0 }),
+    }, `agent "${id}"`);
   }
 
   /** The command as it is shown in events and errors. */

@@ -1,3 +1,4 @@
+import { checkInt } from '@agent-team/core';
 import { AbortError } from '@agent-team/core';
 
 /**
@@ -10,9 +11,7 @@ export class ConcurrencyLimiter {
   private readonly queue: Array<{ grant: () => void }> = [];
 
   constructor(private max: number) {
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`maxConcurrency must be a whole number >= 1, got ${String(max)}`);
-    }
+    checkInt('maxConcurrency', max, { min: 1 });
   }
 
   get limit(): number {
@@ -21,9 +20,7 @@ export class ConcurrencyLimiter {
 
   /** Changes the limit; waiters are let in at once if it grew. */
   setLimit(max: number): void {
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`maxConcurrency must be a whole number >= 1, got ${String(max)}`);
-    }
+    checkInt('maxConcurrency', max, { min: 1 });
     this.max = max;
     this.drain();
   }

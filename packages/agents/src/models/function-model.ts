@@ -1,4 +1,4 @@
-import { errorMessage } from '@agent-team/core';
+import { checkFunction, errorMessage } from '@agent-team/core';
 import { runCall, streamCall, type CallPolicy } from './call-runner.js';
 import { ModelError } from './errors.js';
 import { priceUsage, type ModelPrice } from './pricing.js';
@@ -39,9 +39,7 @@ export interface FunctionModelOptions {
  * const model = fromFunction(async (prompt) => myClient.complete(prompt), { id: 'function:my-llm' });
  */
 export function fromFunction(fn: PromptFunction, options: FunctionModelOptions = {}): LanguageModel {
-  if (typeof fn !== 'function') {
-    throw new TypeError(`fromFunction needs a function (prompt, request) => string, got ${typeof fn}`);
-  }
+  checkFunction('fromFunction(fn): fn, a (prompt, request) => string function,', fn);
   const id = options.id ?? (fn.name ? `function:${fn.name}` : 'function');
   const policy: CallPolicy = {
     provider: 'function',

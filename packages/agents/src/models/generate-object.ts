@@ -1,3 +1,4 @@
+import { checkInt } from '@agent-team/core';
 import type { ZodType } from 'zod';
 import { StructuredOutputError } from './errors.js';
 import { extractJson } from './json-extract.js';
@@ -46,9 +47,7 @@ export async function generateObject<T = unknown>(
   request: GenerateObjectRequest<T>,
 ): Promise<GenerateObjectResult<T>> {
   const { schema, maxRepairs = 2, validate, schemaName, ...base } = request;
-  if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
-    throw new RangeError(`maxRepairs must be a whole number >= 0, got ${String(maxRepairs)}`);
-  }
+  checkInt('maxRepairs', maxRepairs, { min: 0 });
   const zodSchema = isZodSchema(schema) ? schema : undefined;
   const jsonSchema = zodSchema ? await zodToJsonSchema(zodSchema) : (schema as JsonSchema);
   const first: GenerateRequest = {

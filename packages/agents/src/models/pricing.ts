@@ -1,3 +1,4 @@
+import { checkNumber } from '@agent-team/core';
 import type { Usage } from './types.js';
 
 /** USD per million tokens. */
@@ -97,9 +98,7 @@ export class PriceTable {
   /** Adds or replaces a model's price. */
   set(model: string, price: ModelPrice): this {
     for (const [name, value] of Object.entries(price) as Array<[string, unknown]>) {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw new RangeError(`price ${name} for "${model}" must be a non-negative number of USD per million tokens, got ${String(value)}`);
-      }
+      checkNumber(`price ${name} for "${model}" (USD per million tokens)`, value, { min: 0 });
     }
     this.prices.set(priceKey(model), { inputPerMTok: price.inputPerMTok, outputPerMTok: price.outputPerMTok });
     return this;

@@ -1,4 +1,4 @@
-import { AbortError, errorMessage } from '@agent-team/core';
+import { AbortError, checkInt, errorMessage } from '@agent-team/core';
 import { MaxStepsExceededError } from './errors.js';
 import { validateJsonSchema } from './json-schema.js';
 import type { GenerateRequest, GenerateResponse, LanguageModel, ModelMessage, ToolCall, ToolDefinition, Usage } from './types.js';
@@ -57,9 +57,7 @@ export async function runTools(
   options: RunToolsOptions = {},
 ): Promise<RunToolsResult> {
   const maxSteps = options.maxSteps ?? 8;
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) {
-    throw new RangeError(`maxSteps must be a whole number >= 1, got ${String(maxSteps)}`);
-  }
+  checkInt('maxSteps', maxSteps, { min: 1 });
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const definitions: ToolDefinition[] = [
     ...(request.tools ?? []).filter((tool) => !byName.has(tool.name)),

@@ -14,8 +14,10 @@ import {
   ValidationError,
   type Workspace,
   assertValidId,
+  checkOptions,
   emitTyped,
   openBackend,
+  rules,
 } from '@agent-team/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'eventemitter3';
@@ -127,6 +129,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   constructor(options: AgentTeamOptions | string = {}) {
     super();
     const opts: AgentTeamOptions = typeof options === 'string' ? { workspace: options } : options;
+    checkOptions(opts, AGENT_TEAM_OPTIONS);
     this.teamId = opts.teamId ?? 'team';
     assertValidId('team', this.teamId);
     if (opts.backend) {
@@ -146,15 +149,12 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       this.backend = typeof given === 'string' ? FileBackend.open(given, wsOptions) : new FileBackend(given, wsOptions);
     }
     this.settings = {
-      maxReviewRounds: positive('maxReviewRounds', opts.maxReviewRounds ?? 2),
+      maxReviewRounds: opts.maxReviewRounds ?? 2,
       reviewLimit: opts.reviewLimit ?? 'fail',
-      maxVetoes: positive('maxVetoes', opts.maxVetoes ?? 3),
-      maxPlanRepairs: nonNegative('maxPlanRepairs', opts.maxPlanRepairs ?? 2),
-      leaseMs: positive('leaseMs', opts.leaseMs ?? 30_000),
+      maxVetoes: opts.maxVetoes ?? 3,
+      maxPlanRepairs: opts.maxPlanRepairs ?? 2,
+      leaseMs: opts.leaseMs ?? 30_000,
     };
-    if (this.settings.reviewLimit !== 'fail' && this.settings.reviewLimit !== 'approve') {
-      throw new ValidationError(`reviewLimit must be "fail" or "approve", got ${JSON.stringify(opts.reviewLimit)}`);
-    }
     this.queue = TaskQueue.open({
       backend: this.backend,
       leaseMs: this.settings.leaseMs,
@@ -289,9 +289,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   async run(options: RunOptions = {}): Promise<RunSummary> {
     if (this.running) throw new ValidationError('this team is already running');
     if (this.agents.size === 0) throw new ValidationError('add at least one agent before run()');
-    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0)) {
-      throw new ValidationError(`timeoutMs must be a positive number, got ${JSON.stringify(options.timeoutMs)}`);
-    }
+    checkOptions(options, { timeoutMs: rules.duration(), handleSignals: rules.boolean(), stopWhenIdle: rules.boolean() });
     this.running = true;
     this.stopReason = null;
     const startedAt = Date.now();
@@ -504,15 +502,18 @@ function toTaskInput(input: TaskInput & { review?: boolean }): TaskInput {
   return { ...rest, metadata: { ...(rest.metadata ?? {}), review } };
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new ValidationError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) throw new ValidationError(`${name} must be an integer >= 0, got ${JSON.stringify(value)}`);
-  return value;
-}
+/** The rules of {@link AgentTeamOptions}, checked before the workspace is opened. */
+const AGENT_TEAM_OPTIONS = {
+  maxReviewRounds: rules.int({ min: 1, max: 1000 }),
+  reviewLimit: rules.oneOf(['fail', 'approve']),
+  maxVetoes: rules.int({ min: 1, max: 1000 }),
+  maxPlanRepairs: rules.int({ min: 0, max: 1000 }),
+  leaseMs: rules.duration({ min: 10 }),
+  shutdownGraceMs: rules.duration({ min: 0 }),
+  durable: rules.boolean(),
+  watch: rules.boolean(),
+  clock: rules.object({ now: rules.function() }),
+};
 
 function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;

@@ -101,7 +101,7 @@ describe('ConcurrencyLimiter', () => {
     const waiting = limiter.acquire();
     limiter.setLimit(2);
     await expect(waiting).resolves.toBeTypeOf('function');
-    expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
+    expect(() => new ConcurrencyLimiter(0)).toThrow(ValidationError);
   });
 });
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { listDir, safeUnlink } from '../fs/file-io.js';
 import type { Workspace } from '../workspace.js';
+import { checkOptions, rules } from '../options.js';
 import type { MessageStore } from './message-store.js';
 import type { CompactReport, Message } from './types.js';
 
@@ -13,6 +14,13 @@ export interface FileMessageStoreOptions {
   /** Longest wait between re-scans when nothing rings. @default 500 with the watcher, 100 without */
   rescanMs?: number;
 }
+
+/** The rules of {@link FileMessageStoreOptions}. */
+export const FILE_MESSAGE_STORE_OPTIONS = {
+  archiveMaxFiles: rules.int({ min: 1 }),
+  retentionMs: rules.number({ min: 0 }),
+  rescanMs: rules.duration({ min: 1 }),
+};
 
 /** The time encoded at the front of a message id. */
 export function messageTime(id: string): number {
@@ -51,6 +59,7 @@ export class FileMessageStore implements MessageStore {
     readonly workspace: Workspace,
     options: FileMessageStoreOptions = {},
   ) {
+    checkOptions(options, FILE_MESSAGE_STORE_OPTIONS);
     this.inbox = workspace.path('messages', 'inbox');
     this.archive = workspace.path('messages', 'archive');
     this.segments = workspace.path('messages', 'segments');

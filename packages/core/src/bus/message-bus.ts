@@ -3,8 +3,9 @@ import { AbortError, PayloadTooLargeError, ValidationError, describeValue } from
 import { assertValidId, uniqueSuffix } from '../ids.js';
 import { type Backend, type EventStream, FileBackend } from '../backend.js';
 import type { Clock } from '../clock.js';
-import { Workspace, type WorkspaceOptions } from '../workspace.js';
-import type { FileMessageStoreOptions } from './file-message-store.js';
+import { WORKSPACE_OPTIONS, Workspace, type WorkspaceOptions } from '../workspace.js';
+import { FILE_MESSAGE_STORE_OPTIONS, type FileMessageStoreOptions } from './file-message-store.js';
+import { checkOptions, rules } from '../options.js';
 import type { MessageStore } from './message-store.js';
 import type { CompactReport, Message, SendInput } from './types.js';
 
@@ -23,6 +24,9 @@ export interface MessageBusOptions extends WorkspaceOptions, FileMessageStoreOpt
   /** Largest message body (as JSON), in bytes. @default 262144 (256 KiB) */
   maxBodyBytes?: number;
 }
+
+/** The rules of {@link MessageBusOptions}' own fields. */
+export const MESSAGE_BUS_OPTIONS = { maxBodyBytes: rules.int({ min: 1 }) };
 
 export interface SubscribeOptions {
   signal?: AbortSignal;
@@ -68,6 +72,7 @@ export class MessageBus extends EventEmitter<MessageBusEvents> {
     options: MessageBusOptions & { events?: EventStream | null; clock?: Clock | null; owned?: { close(): Promise<void> } | null } = {},
   ) {
     super();
+    checkOptions(options, MESSAGE_BUS_OPTIONS);
     this.store = store;
     this.events = options.events ?? null;
     this.clock = options.clock ?? null;
@@ -77,6 +82,7 @@ export class MessageBus extends EventEmitter<MessageBusEvents> {
 
   /** Opens the bus of a backend, of a workspace folder (the file backend), or over a bare store. */
   static open(options: MessageBusOptions & { workspace?: string | Workspace; backend?: Backend; store?: MessageStore } = {}): MessageBus {
+    checkOptions(options, { ...WORKSPACE_OPTIONS, ...FILE_MESSAGE_STORE_OPTIONS, ...MESSAGE_BUS_OPTIONS });
     if (options.store) return new MessageBus(options.store, options);
     if (options.backend) {
       return new MessageBus(options.backend.messages, { ...options, events: options.backend.events, clock: options.backend.clock });

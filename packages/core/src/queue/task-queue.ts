@@ -5,7 +5,8 @@ import { type TaskEventListeners, emitTyped } from '../events/types.js';
 import { assertValidId } from '../ids.js';
 import type { Backend, EventStream } from '../backend.js';
 import { FileBackend } from '../backend.js';
-import { Workspace, type WorkspaceOptions } from '../workspace.js';
+import { WORKSPACE_OPTIONS, Workspace, type WorkspaceOptions } from '../workspace.js';
+import { checkDuration, checkOptions, rules } from '../options.js';
 import { type SpecDefaults, normalizeTask } from './spec.js';
 import type { ClaimGrant, TaskStore } from './task-store.js';
 import type {
@@ -79,10 +80,11 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
     options: TaskQueueOptions & { clock?: Clock; events?: EventStream; owned?: { close(): Promise<void> } | null } = {},
   ) {
     super();
+    checkOptions(options, TASK_QUEUE_OPTIONS);
     this.store = store;
-    this.leaseMs = checkPositiveInt('leaseMs', options.leaseMs ?? 30_000, 10);
+    this.leaseMs = options.leaseMs ?? 30_000;
     this.defaults = {
-      maxAttempts: checkPositiveInt('maxAttempts', options.maxAttempts ?? 3, 1),
+      maxAttempts: options.maxAttempts ?? 3,
       retry: { baseMs: options.retry?.baseMs ?? 500, maxMs: options.retry?.maxMs ?? 30_000 },
       maxTaskBytes: options.maxTaskBytes ?? 1024 * 1024,
     };
@@ -101,6 +103,7 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
    * an open {@link Workspace} works too), or over a bare store.
    */
   static open(options: TaskQueueOptions & { workspace?: string | Workspace; backend?: Backend; store?: TaskStore } = {}): TaskQueue {
+    checkOptions(options, { ...WORKSPACE_OPTIONS, ...TASK_QUEUE_OPTIONS });
     if (options.store) return new TaskQueue(options.store, options);
     if (options.backend) {
       return new TaskQueue(options.backend.tasks, { ...options, clock: options.backend.clock, events: options.backend.events });
@@ -139,7 +142,7 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
   async claim(request: ClaimRequest): Promise<Claim | null> {
     this.assertOpen();
     assertValidId('agent', request.agentId);
-    const leaseMs = request.leaseMs === undefined ? this.leaseMs : checkPositiveInt('leaseMs', request.leaseMs, 10);
+    const leaseMs = request.leaseMs === undefined ? this.leaseMs : checkDuration('leaseMs', request.leaseMs, { min: 10 });
     const grant = await this.store.claim({ ...request, leaseMs });
     if (!grant) return null;
     const claim = new Claim(this, grant);
@@ -469,10 +472,14 @@ export class Claim {
   }
 }
 
-function checkPositiveInt(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new ValidationError(`${name} must be an integer of at least ${min}, got ${describeValue(value)}`);
-  }
-  return value;
-}
+/** The rules of {@link TaskQueueOptions}, checked when a queue is opened or built. */
+export const TASK_QUEUE_OPTIONS = {
+  leaseMs: rules.duration({ min: 10 }),
+  maxAttempts: rules.int({ min: 1, max: 1000 }),
+  retry: rules.object({ baseMs: rules.duration({ min: 0 }), maxMs: rules.duration({ min: 0 }) }),
+  autoHeartbeat: rules.boolean(),
+  maxTaskBytes: rules.int({ min: 1 }),
+  maxResultBytes: rules.int({ min: 1 }),
+  reapIntervalMs: rules.duration({ min: 1 }),
+};
 

@@ -2,6 +2,7 @@ import type { AgentDirectory, AgentRecord, Backend, OpenBackendOptions } from '.
 import { type Clock, systemClock } from '../clock.js';
 import { makeWriterId } from '../fs/file-io.js';
 import { assertValidId, randomToken } from '../ids.js';
+import { checkOptions, rules } from '../options.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisMessageStore, type RedisMessageStoreOptions } from './redis-message-store.js';
@@ -11,6 +12,18 @@ export interface RedisBackendOptions extends RedisConnectionOptions, RedisTaskSt
   /** Time source for leases, backoff and timestamps. Hosts sharing a team must keep their clocks in sync (NTP). @default the system clock */
   clock?: Clock;
 }
+
+/** The rules of {@link RedisBackendOptions}, checked before connecting. */
+const REDIS_BACKEND_OPTIONS = {
+  reconnectTimeoutMs: rules.duration({ min: 1 }),
+  connectTimeoutMs: rules.duration({ min: 1 }),
+  eventsMaxLen: rules.int({ min: 1 }),
+  rescanMs: rules.duration({ min: 1 }),
+  reapBatch: rules.int({ min: 1 }),
+  retentionMs: rules.number({ min: 0 }),
+  archiveMaxMessages: rules.int({ min: 1 }),
+  clock: rules.object({ now: rules.function() }),
+};
 
 /** `<prefix>agents`, a hash of agent id to its last report. */
 class RedisAgentDirectory implements AgentDirectory {
@@ -68,6 +81,7 @@ export class RedisBackend implements Backend {
 
   /** Connects to `url` (`redis://[:password@]host[:port][/db]` or `rediss://...`) for one team's namespace. */
   static async open(url: string, options: RedisBackendOptions = {}): Promise<RedisBackend> {
+    checkOptions(options, REDIS_BACKEND_OPTIONS);
     return new RedisBackend(await RedisConnection.open(url, options), options);
   }
 

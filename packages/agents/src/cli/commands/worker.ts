@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ValidationError, assertValidId } from '@agent-team/core';
+import { MAX_TIMER_MS, ValidationError, assertValidId, checkDuration } from '@agent-team/core';
 import type { AgentOptions } from '../../agent/agent.js';
 import { CommandAgent } from '../../command/command-agent.js';
 import { splitCommandLine } from '../../command/command-line.js';
@@ -35,8 +35,12 @@ export interface WorkerOptions extends GlobalOptions {
 
 function offlineLatency(value: string): number | [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
-  if (!m) throw new ValidationError(`--latency must be ms or min-max (e.g. 200 or 100-400), got "${value}"`);
-  return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
+  const low = Number(m?.[1]);
+  const high = m?.[2] === undefined ? low : Number(m[2]);
+  if (!m || high < low || high > MAX_TIMER_MS) {
+    throw new ValidationError(`--latency must be ms or min-max from 0 to ${MAX_TIMER_MS} (e.g. 200 or 100-400), got "${value}"`);
+  }
+  return m[2] === undefined ? low : [low, high];
 }
 
 /** A command agent from the worker's options, checked before the workspace is opened. */
@@ -54,7 +58,7 @@ function commandAgentFromOptions(opts: WorkerOptions): (role: AgentRole, common:
     ...(opts.args !== undefined ? { args: splitCommandLine(opts.args, '--args') } : {}),
     ...(opts.shell ? { shell: true } : {}),
     ...(opts.cwd !== undefined ? { cwd: path.resolve(opts.cwd) } : {}),
-    ...(opts.timeout !== undefined ? { timeoutMs: /^\d+$/.test(opts.timeout) ? Number(opts.timeout) : durationMs(opts.timeout) } : {}),
+    ...(opts.timeout !== undefined ? { timeoutMs: checkDuration('--timeout', /^\d+$/.test(opts.timeout) ? Number(opts.timeout) : durationMs(opts.timeout)) } : {}),
   };
   const build = (role: AgentRole, common: AgentOptions) => {
     if (role !== 'worker' && role !== 'specialist') throw new ValidationError(`a command agent is a worker or a specialist, not a ${role}`);
@@ -87,17 +91,17 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
     model = offlineModel({ ...(seed !== undefined ? { seed } : {}), latencyMs: offlineLatency(opts.latency) });
   }
   const backend = await openFromOptions(opts, { create: false });
-  const team = new AgentTeam({ backend, teamId: 'team', ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
+  const team = new AgentTeam({ backend, teamId: 'team', ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}) });
   const interrupt = interruptOnSignals();
   try {
     const common = {
       ...(opts.specialty ? { specialty: opts.specialty } : {}),
-      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.takePlainTasks ? { takePlainTasks: true } : {}),
     };
     const agent = commandAgent
       ? team.addAgent(commandAgent(role, common))
-      : team.addAgent(opts.id, role, model, { ...common, ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) });
+      : team.addAgent(opts.id, role, model, { ...common, ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}) });
     const detach = opts.quiet || opts.json ? () => {} : attachProgress(team, { stream: process.stderr, ...(opts.color === false ? { color: false } : {}) });
     const summary = await team.run({ stopWhenIdle: !opts.follow, signal: interrupt.signal });
     detach();

@@ -45,6 +45,7 @@ import {
 import { TransitRepair } from './repair.js';
 import { ReadyIndex } from './ready-index.js';
 import { findCycle } from '../dag.js';
+import { checkOptions, rules } from '../../options.js';
 
 export interface FileTaskStoreOptions {
   /** Lease used to judge a claim whose holder died before writing it. @default 30000 */
@@ -54,6 +55,13 @@ export interface FileTaskStoreOptions {
   /** Longest wait between re-scans when nothing rings. @default 500 with the watcher, 100 without */
   rescanMs?: number;
 }
+
+/** The rules of {@link FileTaskStoreOptions}. */
+export const FILE_TASK_STORE_OPTIONS = {
+  defaultLeaseMs: rules.duration({ min: 10 }),
+  transitTimeoutMs: rules.duration({ min: 1 }),
+  rescanMs: rules.duration({ min: 1 }),
+};
 
 const O_EXCL_CREATE = fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY;
 
@@ -83,6 +91,7 @@ export class FileTaskStore implements TaskStore {
     readonly workspace: Workspace,
     options: FileTaskStoreOptions = {},
   ) {
+    checkOptions(options, FILE_TASK_STORE_OPTIONS);
     const ws = workspace;
     this.paths = new TaskPaths(ws);
     this.read = new FileTaskQueries(ws, this.paths);
