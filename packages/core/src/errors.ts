@@ -109,6 +109,36 @@ export class WorkspaceError extends AgentTeamError {}
  */
 export class BackendUnavailableError extends AgentTeamError {}
 
+/**
+ * The workspace could not be written: the disk is full (ENOSPC, EDQUOT), or a
+ * folder is read-only or not writable by this process (EROFS, EACCES, EPERM).
+ * The operation changed nothing that a reader would see (or `recover` repairs
+ * it at once). `transient` says whether waiting may help (a full disk can be
+ * cleared while the team waits; a read-only folder needs a person).
+ */
+export class StorageError extends AgentTeamError {
+  readonly errno: string;
+  readonly transient: boolean;
+
+  constructor(errno: string, what: string, cause?: unknown) {
+    const transient = errno === 'ENOSPC' || errno === 'EDQUOT';
+    const why =
+      errno === 'ENOSPC'
+        ? 'disk full (ENOSPC)'
+        : errno === 'EDQUOT'
+          ? 'disk quota exceeded (EDQUOT)'
+          : errno === 'EROFS'
+            ? 'read-only file system (EROFS)'
+            : `permission denied (${errno})`;
+    super(`${why} while ${what}${transient ? '; free some space: work resumes by itself' : '; make the workspace writable for this user'}`, {
+      cause,
+      code: transient ? 'STORAGE_FULL' : 'STORAGE_NOT_WRITABLE',
+    });
+    this.errno = errno;
+    this.transient = transient;
+  }
+}
+
 /** Waiting was cut short by an AbortSignal. */
 export class AbortError extends AgentTeamError {
   constructor(message = 'the operation was aborted') {

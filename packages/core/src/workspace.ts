@@ -106,7 +106,7 @@ export class Workspace {
       stat = fs.statSync(root);
     }
     if (!stat.isDirectory()) throw new WorkspaceError(`workspace ${root} is not a folder`);
-    for (const folder of LAYOUT) fs.mkdirSync(path.join(root, folder), { recursive: true });
+    for (const folder of LAYOUT) ensureFolder(root, folder);
     const team = readOrCreateTeamFile(root, create);
     const ws = new Workspace(root, options, team);
     for (const bell of ['tasks', 'messages']) {
@@ -172,6 +172,24 @@ export class Workspace {
     this.events.close();
     this.io.close();
   }
+}
+
+/**
+ * Creates a layout folder; something else in its place (a file, a symlink, a
+ * FIFO) is moved aside into quarantine/ first, so one foreign entry cannot
+ * keep every process from opening the workspace.
+ */
+function ensureFolder(root: string, folder: string): void {
+  const target = path.join(root, folder);
+  const st = fs.lstatSync(target, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) {
+    const stamp = `${Date.now().toString(36)}-${randomToken(3)}`;
+    const aside = folder === 'quarantine' ? path.join(root, `quarantine.${stamp}.not-a-folder`) : path.join(root, 'quarantine', `${folder}.${stamp}.not-a-folder`);
+    if (folder !== 'quarantine') fs.mkdirSync(path.join(root, 'quarantine'), { recursive: true });
+    fs.renameSync(target, aside);
+    process.emitWarning(`${target} was not a folder; moved to ${aside}`, { code: 'AGENT_TEAM_QUARANTINE' });
+  }
+  fs.mkdirSync(target, { recursive: true });
 }
 
 function readOrCreateTeamFile(root: string, create: boolean): TeamFile {

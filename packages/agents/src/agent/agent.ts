@@ -1,11 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
   type AgentRecord,
   type Claim,
   type ClaimFilter,
   LeaseLostError,
+  StorageError,
   ValidationError,
   assertValidId,
   checkOptions,
@@ -67,6 +69,54 @@ export const AGENT_OPTIONS = {
   maxSteps: rules.int({ min: 1, max: 1000 }),
   takePlainTasks: rules.boolean(),
 };
+
+/**
+ * What an agent does when the workspace cannot be written: a full disk is
+ * reported in one line (an in-process event, since the log cannot be written
+ * either), then it waits, doubling from 0.5 s to 30 s, and tries again, and
+ * says when it resumed; a read-only or forbidden workspace ends the run with
+ * the reason (the CLI worker exits 1).
+ */
+class StorageBackoff {
+  private delayMs = 0;
+
+  constructor(
+    private readonly agentId: string,
+    private readonly runtime: AgentRuntime,
+  ) {}
+
+  ok(): void {
+    if (this.delayMs === 0) return;
+    this.delayMs = 0;
+    this.runtime.notify({ type: 'agent.error', agentId: this.agentId, error: 'the workspace is writable again: resuming' });
+  }
+
+  /** Waits after a storage error; returns a stop reason when waiting cannot help. Rethrows anything else. */
+  async failed(err: unknown, signal: AbortSignal, taskId?: string): Promise<string | null> {
+    if (!(err instanceof StorageError)) throw err;
+    if (!err.transient) {
+      const reason = `agent "${this.agentId}" stopped: ${err.message}`;
+      this.runtime.halt?.(reason);
+      return reason;
+    }
+    const first = this.delayMs === 0;
+    this.delayMs = Math.min(30_000, this.delayMs === 0 ? 500 : this.delayMs * 2);
+    if (first) {
+      this.runtime.notify({
+        type: 'agent.error',
+        agentId: this.agentId,
+        ...(taskId ? { taskId } : {}),
+        error: `${err.message.split(';')[0]}: waiting for space, retrying every ${Math.round(this.delayMs / 100) / 10}-30 s`,
+      });
+    }
+    try {
+      await sleep(this.delayMs, undefined, { signal });
+    } catch {
+      return signal.reason instanceof Error ? signal.reason.message : 'aborted';
+    }
+    return null;
+  }
+}
 
 function locksFor(root: string, lockDir?: string): ResourceLocks {
   const key = `${path.resolve(root)}\0${lockDir ? path.resolve(lockDir) : ''}`;
@@ -235,6 +285,7 @@ export class Agent {
     keepAlive.unref();
     await runtime.bus.register(this.id);
     let stopReason = 'stopped';
+    const storage = new StorageBackoff(this.id, runtime);
     try {
       while (!signal.aborted) {
         if (options.maxIterations !== undefined && started >= options.maxIterations) {
@@ -252,7 +303,18 @@ export class Agent {
         }
         // Asked each time, so a subclass can change what it takes as it goes.
         const filter = this.claimFilter();
-        const claim = await runtime.queue.claim({ agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs });
+        let claim: Claim | null;
+        try {
+          claim = await runtime.queue.claim({ agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs });
+          storage.ok();
+        } catch (err) {
+          const stop = await storage.failed(err, signal);
+          if (stop) {
+            stopReason = stop;
+            break;
+          }
+          continue;
+        }
         if (claim) {
           this.idleAnnounced = false;
           started += 1;
@@ -275,7 +337,12 @@ export class Agent {
             ...running,
           ]);
         } catch (err) {
-          if (!(err instanceof AbortError)) throw err;
+          if (err instanceof AbortError) continue;
+          const stop = await storage.failed(err, signal);
+          if (stop) {
+            stopReason = stop;
+            break;
+          }
         }
       }
       if (signal.aborted) stopReason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
@@ -345,8 +412,14 @@ export class Agent {
       }
       await this.record(claim, result);
     } catch (err) {
-      // Recording itself failed (the lease was lost meanwhile, the workspace vanished): report and move on.
-      runtime.emit({ type: 'agent.error', agentId: this.id, taskId: task.id, error: errorMessage(err) });
+      // Recording itself failed (the lease was lost meanwhile, the workspace is not writable): report and move on.
+      if (err instanceof StorageError && !err.transient) runtime.halt?.(`agent "${this.id}" cannot record task "${task.id}": ${err.message}`);
+      const event = { type: 'agent.error' as const, agentId: this.id, taskId: task.id, error: errorMessage(err) };
+      try {
+        runtime.emit(event);
+      } catch {
+        runtime.notify(event);
+      }
     } finally {
       this.inFlight.delete(task.id);
     }
@@ -364,7 +437,26 @@ export class Agent {
       runtime.emit({ type: 'task.handed_back', taskId: claim.taskId, agentId: this.id });
       return;
     }
-    await claim.fail(err, { retryable: isRetryable(err) });
+    await this.untilStored(claim, () => claim.fail(err, { retryable: isRetryable(err) }));
+  }
+
+  /**
+   * Runs a commit; while the disk is full it waits and tries again (the claim
+   * is put back as it was and kept alive meanwhile), so a result is not lost
+   * to a full disk. Other errors, and a workspace that is not writable, go up.
+   */
+  private async untilStored<T>(claim: Claim, commit: () => Promise<T>): Promise<T> {
+    const backoff = new StorageBackoff(this.id, this.runtime);
+    for (;;) {
+      try {
+        return await commit();
+      } catch (err) {
+        if (!(err instanceof StorageError) || !err.transient || claim.signal.aborted) throw err;
+        claim.startHeartbeat();
+        const stop = await backoff.failed(err, claim.signal, claim.taskId);
+        if (stop) throw err;
+      }
+    }
   }
 
   private async record(claim: Claim, result: unknown): Promise<void> {
@@ -385,7 +477,7 @@ export class Agent {
       return;
     }
     const review = task.metadata.review === true && task.type !== 'review';
-    await claim.complete(result, { review });
+    await this.untilStored(claim, () => claim.complete(result, { review }));
     this.completedCount += 1;
     if (review) {
       const reviewTask = await runtime.queue.add(reviewTaskFor(task));

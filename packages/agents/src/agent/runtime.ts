@@ -66,6 +66,8 @@ export interface AgentRuntime {
   capabilities(): ReadonlySet<string>;
   /** Called for every task an agent adds (hooks, tracking). */
   taskAdded(task: TaskRecord): Promise<void>;
+  /** Ends the team's run with this reason (a workspace that cannot be written): the run reports it as aborted. */
+  halt?(reason: string): void;
   /** Where the team's backend lives (a folder, or a URL without its password), for programs agents run. */
   readonly backendLocation?: { kind: string; location: string };
 }

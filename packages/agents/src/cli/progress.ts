@@ -186,6 +186,9 @@ export function attachProgress(source: EventSource, options: ProgressOptions = {
       case 'command.output':
         line(agent, c.dim('output   '), c.dim(`${id}: ${text(event.line).slice(0, 160)}`));
         break;
+      case 'agent.error':
+        line(agent, c.red('error    '), `${id ? `${id}: ` : ''}${text(event.error).slice(0, 200)}`);
+        break;
       case 'model.call':
         tokens += event.inputTokens + event.outputTokens;
         break;

@@ -125,6 +125,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   private stopReason: string | null = null;
   private running = false;
   private goalCount = 0;
+  /** Ends the current run as aborted (set while a run lasts). */
+  private halt: ((reason: string) => void) | null = null;
 
   constructor(options: AgentTeamOptions | string = {}) {
     super();
@@ -207,6 +209,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
         await this.hooks.onTaskCreated?.(task);
       },
       backendLocation: { kind: this.backend.kind, location: this.backend.location },
+      halt: (reason) => this.halt?.(reason),
     };
   }
 
@@ -301,6 +304,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       this.stopReason = reason;
       stop.abort(new AbortError(reason));
     };
+    this.halt = (reason) => end('aborted', reason);
     const released: RunSummary['released'] = [];
     const onHandedBack = (event: TeamEvent<'task.handed_back'>) => {
       released.push({ taskId: event.taskId, agentId: event.agentId });
@@ -364,6 +368,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       options.signal?.removeEventListener('abort', onAbort);
       for (const sig of signals) process.off(sig, onSignal);
       this.off('task.handed_back', onHandedBack);
+      this.halt = null;
       this.running = false;
     }
   }

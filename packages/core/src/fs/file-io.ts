@@ -1,7 +1,45 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoCode } from '../errors.js';
+import { StorageError, errnoCode } from '../errors.js';
+
+const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+
+/**
+ * Something other than a readable regular file where the workspace expects
+ * one: a folder, a symlink, a FIFO, a socket or a device someone put there,
+ * or a file this process may not read. Readers quarantine it (or skip it)
+ * and go on; nothing in the workspace is ever followed through a symlink or
+ * blocked on a FIFO.
+ */
+export class ForeignEntryError extends Error {
+  constructor(
+    readonly file: string,
+    /** 'a folder', 'a symlink', 'a FIFO', 'unreadable', ... */
+    readonly kind: string,
+  ) {
+    super(`${file} is ${kind === 'unreadable' ? 'not readable by this process' : kind}, not a data file`);
+    this.name = 'ForeignEntryError';
+  }
+}
+
+/** What a directory entry is, in words, when it is not a regular file. */
+export function describeEntry(stat: Pick<fs.Stats, 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isFile'>): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isSymbolicLink()) return 'a symlink';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  return stat.isFile() ? 'a file' : 'a device';
+}
+
+/** Disk full, read-only or permission errors of the workspace, as {@link StorageError}; others as they are. */
+export function asStorageError(err: unknown, what: string): unknown {
+  const code = errnoCode(err);
+  if (code === undefined || !STORAGE_CODES.has(code) || err instanceof StorageError) return err;
+  return new StorageError(code, what, err);
+}
+
+const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM']);
 
 /**
  * The few file operations the workspace is built from. Every data file is
@@ -154,15 +192,36 @@ export class FileIO {
     return true;
   }
 
-  /** The file's text, or null when it does not exist. */
+  /**
+   * The file's text, or null when it does not exist. Anything but a readable
+   * regular file throws {@link ForeignEntryError}: the open neither follows a
+   * symlink nor waits on a FIFO, and costs what readFileSync costs.
+   */
   readText(target: string): string | null {
     // existsSync does not throw: far cheaper than building an ENOENT error for the common miss.
+    // (A dangling symlink reads as missing here; recover's scan quarantines it.)
     if (!fs.existsSync(target)) return null;
+    let fd: number;
     try {
-      return fs.readFileSync(target, 'utf8');
+      fd = fs.openSync(target, READ_FLAGS);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return null;
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP') throw new ForeignEntryError(target, 'a symlink');
+      if (code === 'EACCES' || code === 'EPERM') throw new ForeignEntryError(target, 'unreadable');
       throw err;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new ForeignEntryError(target, describeEntry(st));
+      return fs.readFileSync(fd, 'utf8');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EISDIR') throw new ForeignEntryError(target, 'a folder');
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') throw new ForeignEntryError(target, 'unreadable');
+      throw err;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -241,13 +300,18 @@ export function safeUnlink(target: string): boolean {
   }
 }
 
-/** Lists a folder; an absent folder is empty. */
+/**
+ * Lists a folder; an absent folder is empty, and so is something that is not
+ * a folder where one is expected, or one this process may not list
+ * (`recover` quarantines such entries).
+ */
 export function listDir(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   try {
     return fs.readdirSync(dir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') return [];
     throw err;
   }
 }

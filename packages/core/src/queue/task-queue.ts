@@ -37,6 +37,14 @@ export interface TaskQueueOptions extends WorkspaceOptions {
   maxResultBytes?: number;
   /** How often an idle waiter takes over expired leases. @default 1000 */
   reapIntervalMs?: number;
+  /**
+   * How often an idle waiter runs a full `recover()` (repairs transitions
+   * interrupted longer than the transit timeout, puts back tasks that have no
+   * state, sweeps temp files), so nothing stays stranded until a person runs
+   * `agent-team recover`. The first runs at the first idle wait. 0 turns it off.
+   * @default 60000 (the transit timeout)
+   */
+  autoRecoverMs?: number;
 }
 
 export interface WaitOptions {
@@ -69,6 +77,8 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
   private readonly autoHeartbeat: boolean;
   private readonly maxResultBytes: number;
   private readonly reapIntervalMs: number;
+  private readonly autoRecoverMs: number;
+  private lastRecover = -Infinity;
   private readonly clock: Clock;
   private readonly owned: { close(): Promise<void> } | null;
   private readonly active = new Map<string, Claim>();
@@ -91,6 +101,7 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
     this.autoHeartbeat = options.autoHeartbeat ?? true;
     this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
     this.reapIntervalMs = options.reapIntervalMs ?? 1000;
+    this.autoRecoverMs = options.autoRecoverMs ?? 60_000;
     this.clock = options.clock ?? { now: () => Date.now() };
     this.owned = options.owned ?? null;
     options.events?.on('*', (event) => {
@@ -193,6 +204,11 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
     const now = Date.now();
     if (now - this.lastReap < this.reapIntervalMs) return;
     this.lastReap = now;
+    if (this.autoRecoverMs > 0 && now - this.lastRecover >= this.autoRecoverMs) {
+      this.lastRecover = now;
+      await this.store.recover();
+      return;
+    }
     await this.store.reap();
   }
 
@@ -481,5 +497,6 @@ export const TASK_QUEUE_OPTIONS = {
   maxTaskBytes: rules.int({ min: 1 }),
   maxResultBytes: rules.int({ min: 1 }),
   reapIntervalMs: rules.duration({ min: 1 }),
+  autoRecoverMs: rules.duration({ min: 0 }),
 };
 

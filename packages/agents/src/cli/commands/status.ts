@@ -12,6 +12,8 @@ export interface StatusData {
   location: string;
   backend: string;
   counts: Record<TaskStatus | 'total', number>;
+  /** Tasks with a task file but no state: they never run until `recover` puts them back in line. */
+  stateless: number;
   agents: Array<AgentRecord & { responding: boolean }>;
   tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempt' | 'owner' | 'type' | 'description' | 'reason' | 'requires'>>;
 }
@@ -25,6 +27,7 @@ export async function collectStatus(backend: Backend, options: { limit?: number;
     location: backend.location,
     backend: backend.kind,
     counts,
+    stateless: Math.max(0, counts.total - TASK_STATUSES.reduce((sum, status) => sum + counts[status], 0)),
     agents,
     tasks: records.map((t) => ({
       id: t.id,
@@ -57,6 +60,9 @@ export async function statusCommand(opts: GlobalOptions & { limit?: number; stat
     console.log(`${c.bold('Workspace')} ${data.location} ${c.dim(`(${data.backend})`)}`);
     const parts = TASK_STATUSES.filter((s) => data.counts[s] > 0).map((s) => statusColor(c, s)(`${data.counts[s]} ${s}`));
     console.log(`${c.bold('Tasks')}     ${data.counts.total} total${parts.length ? ` · ${parts.join(' · ')}` : ''}`);
+    if (data.stateless > 0) {
+      console.log(c.yellow(`          ${data.stateless} task${data.stateless === 1 ? '' : 's'} without a state (a marker removed, or a record quarantined): run \`agent-team recover\``));
+    }
     if (data.agents.length > 0) {
       console.log(`\n${c.bold('Agents')}`);
       console.log(

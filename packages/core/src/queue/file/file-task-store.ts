@@ -10,8 +10,8 @@ import {
   errnoCode,
 } from '../../errors.js';
 import type { EventInput } from '../../events/types.js';
-import { currentHost, listDir, safeUnlink } from '../../fs/file-io.js';
-import { uniqueSuffix } from '../../ids.js';
+import { ForeignEntryError, asStorageError, describeEntry, currentHost, isProcessAlive, listDir, parseWriterId, safeUnlink } from '../../fs/file-io.js';
+import { isValidId, uniqueSuffix } from '../../ids.js';
 import type { Workspace } from '../../workspace.js';
 import type { AddOutcome, ClaimGrant, FailInput, HasWorkResult, TaskStore } from '../task-store.js';
 import type {
@@ -37,6 +37,7 @@ import {
   type FinalStatus,
   type HeldClaim,
   type StateFile,
+  keyShape,
   parseClaim,
   recordFromFinal,
   recordFromSpec,
@@ -120,6 +121,30 @@ export class FileTaskStore implements TaskStore {
     return this.workspace.clock.now();
   }
 
+  /** A file's text; something that is not a readable file there is quarantined and reads as missing. */
+  private readEntry(file: string): string | null {
+    try {
+      return this.workspace.io.readText(file);
+    } catch (err) {
+      if (!(err instanceof ForeignEntryError)) throw err;
+      this.workspace.quarantine(file, `${path.relative(this.workspace.root, file)} is ${err.kind}, not a file`);
+      return null;
+    }
+  }
+
+  /**
+   * Runs a store operation; a full disk or a folder it may not write becomes
+   * a {@link StorageError} (one line, with what it was doing) instead of a
+   * raw errno error with a stack.
+   */
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return this.workspace.io.batch(fn);
+    } catch (err) {
+      throw asStorageError(err, what);
+    }
+  }
+
   private ensureDir(dir: string): void {
     if (this.knownDirs.has(dir)) return;
     fs.mkdirSync(dir, { recursive: true });
@@ -133,7 +158,7 @@ export class FileTaskStore implements TaskStore {
   // ---------------------------------------------------------------- add
 
   async add(specs: readonly TaskSpec[]): Promise<AddOutcome[]> {
-    return this.workspace.io.batch(() => this.addSync(specs));
+    return this.guard(`adding ${specs.length === 1 ? 'a task' : `${specs.length} tasks`}`, () => this.addSync(specs));
   }
 
   private addSync(specs: readonly TaskSpec[]): AddOutcome[] {
@@ -168,7 +193,7 @@ export class FileTaskStore implements TaskStore {
       const key = item.spec.idempotencyKey;
       if (key !== null) {
         const file = this.paths.key(key);
-        if (!this.workspace.io.publishExclusive(file, JSON.stringify({ key, id: item.spec.id }))) {
+        if (!this.workspace.io.publishExclusive(file, JSON.stringify({ key, id: item.spec.id, writer: this.workspace.writerId }))) {
           // Another process added this key a moment ago: its task is the one.
           const existing = this.lookupKey(key);
           if (existing) {
@@ -187,8 +212,15 @@ export class FileTaskStore implements TaskStore {
       const ids = toCreate.map((item) => item.spec.id);
       // An intent record, so recover() can finish placing the tasks if this process dies midway.
       const intent = this.newTransitPath(ids[0] as string, 'add');
-      this.workspace.io.writeAtomic(intent, JSON.stringify(ids));
       const published: string[] = [];
+      let placing = false;
+      try {
+        this.workspace.io.writeAtomic(intent, JSON.stringify(ids));
+      } catch (err) {
+        rollbackKeys();
+        throw err;
+      }
+      try {
       for (const { spec } of toCreate) {
         if (!this.workspace.io.publishExclusive(this.paths.spec(spec.id), JSON.stringify(spec))) {
           for (const file of published) this.workspace.io.remove(file);
@@ -201,6 +233,7 @@ export class FileTaskStore implements TaskStore {
       }
       const events: EventInput[] = [];
       let anyReady = false;
+      placing = true;
       for (const { spec, index } of toCreate) {
         const status = this.placeNew(spec, events);
         if (status === 'ready') anyReady = true;
@@ -209,6 +242,16 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.remove(intent);
       this.workspace.events.appendMany(events);
       if (anyReady) this.workspace.notifier.ring('tasks');
+      } catch (err) {
+        // Before any task was placed (a full disk while publishing): take it all back, the add never happened.
+        // Once placing began, the intent stays and recover() places the rest.
+        if (!placing) {
+          for (const file of published) safeUnlink(file);
+          rollbackKeys();
+          safeUnlink(intent);
+        }
+        throw err;
+      }
     }
     return outcomes as AddOutcome[];
   }
@@ -234,9 +277,19 @@ export class FileTaskStore implements TaskStore {
   /** An existing task for an idempotency key, waiting briefly if its adder is still writing it. */
   private lookupKey(key: string): TaskRecord | null {
     const file = this.paths.key(key);
-    const mapping = this.read.readJson<{ id: string }>(file, 'idempotency key');
+    const mapping = this.read.readJson<{ id: string; writer?: string }>(file, 'idempotency key', keyShape);
     if (mapping === null) return null;
     if (mapping === CORRUPT) return null;
+    const first = this.read.readSpec(mapping.id);
+    if (first && first !== CORRUPT) return this.read.get(mapping.id) ?? recordFromSpec(first, 'pending');
+    // No task yet. If the adder that wrote the key is a process of this host
+    // that is gone (killed mid-add), the key is an orphan: drop it at once
+    // instead of waiting for a task that will never come.
+    const writer = mapping.writer ? parseWriterId(mapping.writer.split('.')[0] ?? '') : null;
+    if (writer && writer.host === this.host && !isProcessAlive(writer.pid)) {
+      this.workspace.io.remove(file);
+      return null;
+    }
     for (let i = 0; i < 200; i++) {
       const spec = this.read.readSpec(mapping.id);
       if (spec && spec !== CORRUPT) return this.read.get(mapping.id) ?? recordFromSpec(spec, 'pending');
@@ -342,7 +395,7 @@ export class FileTaskStore implements TaskStore {
   // ---------------------------------------------------------------- claim
 
   async claim(request: ClaimRequest & { leaseMs: number }): Promise<ClaimGrant | null> {
-    return this.workspace.io.batch(() => this.claimSync(request));
+    return this.guard('claiming a task', () => this.claimSync(request));
   }
 
   private acceptedLanes(filter: ClaimRequest, now: number): string[] {
@@ -410,40 +463,69 @@ export class FileTaskStore implements TaskStore {
       if (errnoCode(err) === 'EEXIST') return 'taken';
       throw err;
     }
+    // The claim's content is written before the ready marker is taken, so a
+    // write that fails (a full disk) leaves the task ready and no empty or
+    // torn claim behind: the claim file is removed and the error goes up.
+    let content: ClaimFile;
+    let spec: TaskSpec | null | typeof CORRUPT;
+    let state: StateFile | null;
+    let ino: number;
+    try {
+      spec = this.read.readSpec(id, { cache: false });
+      if (spec === null) {
+        // A marker with no task behind it (a stray file): not a task, nothing to fail.
+        fs.closeSync(fd);
+        safeUnlink(claimPath);
+        if (this.read.exists(markerPath)) this.workspace.quarantine(markerPath, `ready marker ${path.basename(markerPath)} names no task (no tasks/${id}.json)`);
+        return 'taken';
+      }
+      state = spec === CORRUPT ? null : this.read.readState(id);
+      const attempt = state?.attempt ?? 1;
+      const leaseMs = (spec !== CORRUPT ? spec.leaseMs : null) ?? request.leaseMs;
+      content = {
+        taskId: id,
+        agentId: request.agentId,
+        token: `${attempt}-${uniqueSuffix()}`,
+        attempt,
+        leaseMs,
+        claimedAt: now,
+        pid: process.pid,
+        host: this.host,
+      };
+      // The lease expiry is claimedAt + leaseMs from the content until the first
+      // heartbeat moves the file's mtime past it (see reapSync).
+      fs.writeSync(fd, JSON.stringify(content));
+      if (this.workspace.durable) fs.fsyncSync(fd);
+      ino = fs.fstatSync(fd).ino;
+    } catch (err) {
+      fs.closeSync(fd);
+      safeUnlink(claimPath);
+      throw err;
+    }
     if (!this.workspace.io.remove(markerPath)) {
       fs.closeSync(fd);
       safeUnlink(claimPath);
       return 'taken';
     }
-    const spec = this.read.readSpec(id, { cache: false });
-    if (!spec || spec === CORRUPT) {
+    if (spec === CORRUPT) {
       fs.closeSync(fd);
       this.failUnreadable(id, claimPath);
       return null;
     }
-    const state = this.read.readState(id);
-    const attempt = state?.attempt ?? 1;
-    const token = `${attempt}-${uniqueSuffix()}`;
-    const leaseMs = spec.leaseMs ?? request.leaseMs;
-    const leaseUntil = now + leaseMs;
-    const content: ClaimFile = {
-      taskId: id,
-      agentId: request.agentId,
-      token,
-      attempt,
-      leaseMs,
-      claimedAt: now,
-      pid: process.pid,
-      host: this.host,
-    };
-    // The lease expiry is claimedAt + leaseMs from the content until the first
-    // heartbeat moves the file's mtime past it (see reapSync).
-    fs.writeSync(fd, JSON.stringify(content));
-    if (this.workspace.durable) fs.fsyncSync(fd);
     this.workspace.io.dirChanged(this.paths.d.claims);
-    const ino = fs.fstatSync(fd).ino;
-    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil });
-    this.workspace.events.append({ type: 'task.claimed', taskId: id, agentId: request.agentId, attempt, leaseUntil });
+    const { token, attempt, leaseMs } = content;
+    const leaseUntil = now + leaseMs;
+    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil, text: JSON.stringify(content) });
+    try {
+      this.workspace.events.append({ type: 'task.claimed', taskId: id, agentId: request.agentId, attempt, leaseUntil });
+    } catch (err) {
+      // The event could not be written (a full disk): undo the claim, so no task is held without its event.
+      this.held.delete(token);
+      fs.closeSync(fd);
+      this.createReadyMarker(spec);
+      safeUnlink(claimPath);
+      throw err;
+    }
     const task = recordFromSpec(spec, 'claimed', state);
     task.owner = request.agentId;
     task.leaseUntil = leaseUntil;
@@ -481,7 +563,11 @@ export class FileTaskStore implements TaskStore {
       const parsed = parseDelayedName(name);
       if (parsed && parsed.notBefore > now) break;
       this.delayedNames.shift();
-      if (!parsed) continue;
+      if (!parsed || !isValidId(idFromMarker(parsed.marker))) {
+        // A stray file: not a delayed task. Out of the way, so it neither blocks nor counts.
+        this.workspace.quarantine(`${this.paths.d.delayed}/${name}`, `delayed/${name} is not a delayed task marker`);
+        continue;
+      }
       this.ensureDir(`${this.paths.d.ready}/${parsed.lane}`);
       if (this.workspace.io.move(`${this.paths.d.delayed}/${name}`, `${this.paths.d.ready}/${parsed.lane}/${parsed.marker}`)) {
         this.index.noteAdded(parsed.lane, parsed.marker);
@@ -546,7 +632,7 @@ export class FileTaskStore implements TaskStore {
   /** A claim made by another process (or before a restart): ownership is checked by token. */
   private takeForeignClaim(ref: ClaimRef, origin: TransitOrigin): { transit: string; claim: HeldClaim } {
     const claimPath = this.paths.claim(ref.taskId);
-    const content = parseClaim(this.workspace.io.readText(claimPath));
+    const content = parseClaim(this.readEntry(claimPath));
     if (!content || content.token !== ref.token) {
       throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
     }
@@ -554,7 +640,7 @@ export class FileTaskStore implements TaskStore {
     if (!this.workspace.io.move(claimPath, transit)) {
       throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
     }
-    const moved = parseClaim(this.workspace.io.readText(transit));
+    const moved = parseClaim(this.readEntry(transit));
     if (!moved || moved.token !== ref.token) {
       this.restoreClaim(transit, claimPath);
       throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
@@ -595,6 +681,39 @@ export class FileTaskStore implements TaskStore {
     this.workspace.io.dirChanged(path.dirname(target));
   }
 
+  /**
+   * Takes our claim into transit/ and runs a transition from there. If it
+   * fails before its commit (a full disk, a folder it may not write), the
+   * claim is put back as it was, so the holder keeps the task and can try
+   * again; nothing half-done is visible.
+   */
+  private commitOwn<T>(ref: ClaimRef, origin: TransitOrigin, what: string, fn: (transit: string, claim: HeldClaim) => T): T {
+    return this.guard(what, () => {
+      const { transit, claim } = this.takeOwnClaim(ref, origin);
+      try {
+        return fn(transit, claim);
+      } catch (err) {
+        this.putClaimBack(ref.taskId, transit, claim);
+        throw err;
+      }
+    });
+  }
+
+  private putClaimBack(id: string, transit: string, claim: HeldClaim): void {
+    if (!this.read.exists(transit)) return;
+    if (this.read.finalStatusOf(id) !== null || this.read.exists(this.paths.final('review', id))) return; // committed
+    try {
+      if (claim.fd >= 0 && claim.text !== undefined) {
+        const bytes = fs.writeSync(claim.fd, claim.text, 0);
+        fs.ftruncateSync(claim.fd, bytes);
+      }
+      this.restoreClaim(transit, this.paths.claim(id));
+      if (claim.fd >= 0) this.held.set(claim.token, claim);
+    } catch {
+      // The transit entry stays; recover() requeues the task after the transit timeout.
+    }
+  }
+
   private restoreClaim(transit: string, claimPath: string): void {
     try {
       fs.linkSync(transit, claimPath);
@@ -626,7 +745,7 @@ export class FileTaskStore implements TaskStore {
     const leaseUntil = now + leaseMs;
     const claimPath = this.paths.claim(ref.taskId);
     if (!held) {
-      const content = parseClaim(this.workspace.io.readText(claimPath));
+      const content = parseClaim(this.readEntry(claimPath));
       if (!content || content.token !== ref.token) throw new LeaseLostError(ref.taskId, ref.token, this.lossReason(ref.taskId));
       fs.utimesSync(claimPath, now / 1000, leaseUntil / 1000);
       return leaseUntil;
@@ -648,8 +767,7 @@ export class FileTaskStore implements TaskStore {
   // ---------------------------------------------------------------- finish
 
   async complete(ref: ClaimRef, result: unknown, options: { review?: boolean } = {}): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
-      const { transit, claim } = this.takeOwnClaim(ref, 'complete');
+    return this.commitOwn(ref, 'complete', `recording the result of task "${ref.taskId}"`, (transit, claim) => {
       const id = ref.taskId;
       const state = claim.state;
       const status: FinalStatus = options.review ? 'review' : 'completed';
@@ -685,8 +803,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async fail(ref: ClaimRef, error: FailInput): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
-      const { transit, claim } = this.takeOwnClaim(ref, 'fail');
+    return this.commitOwn(ref, 'fail', `recording a failed attempt of task "${ref.taskId}"`, (transit, claim) => {
       const entry: AttemptError = {
         attempt: claim.attempt,
         message: error.message,
@@ -767,8 +884,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async release(ref: ClaimRef, options: { feedback?: string } = {}): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
-      const { transit, claim } = this.takeOwnClaim(ref, 'release');
+    return this.commitOwn(ref, 'release', `handing back task "${ref.taskId}"`, (transit, claim) => {
       let state = claim.state;
       if (options.feedback !== undefined) {
         state = {
@@ -796,13 +912,13 @@ export class FileTaskStore implements TaskStore {
   }
 
   async defer(ref: ClaimRef, dependencies: readonly string[]): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`deferring task "${ref.taskId}"`, () => {
       for (const dep of dependencies) {
         if (!this.read.exists(this.paths.spec(dep))) throw new UnknownDependencyError(ref.taskId, dep);
       }
       const cycle = this.pathBackTo(ref.taskId, dependencies);
       if (cycle) throw new DependencyCycleError(cycle);
-      const { transit, claim } = this.takeOwnClaim(ref, 'release');
+      return this.commitOwn(ref, 'release', `deferring task "${ref.taskId}"`, (transit, claim) => {
       const id = ref.taskId;
       const state: StateFile = {
         attempt: claim.attempt,
@@ -828,6 +944,7 @@ export class FileTaskStore implements TaskStore {
       this.workspace.events.appendMany(events);
       if (status === 'ready') this.workspace.notifier.ring('tasks');
       return recordFromSpec(claim.spec, status, state);
+      });
     });
   }
 
@@ -853,7 +970,7 @@ export class FileTaskStore implements TaskStore {
   private takeFinal(status: FinalStatus, id: string, origin: TransitOrigin): { transit: string; record: FinalFile } | null {
     const transit = this.newTransitPath(id, origin);
     if (!this.workspace.io.move(this.paths.final(status, id), transit)) return null;
-    const text = this.workspace.io.readText(transit);
+    const text = this.readEntry(transit);
     let record: FinalFile;
     try {
       record = JSON.parse(text ?? '') as FinalFile;
@@ -865,7 +982,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async approve(taskId: string, options: { agentId?: string } = {}): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`approving task "${taskId}"`, () => {
       const spec = this.requireSpec(taskId);
       const taken = this.takeFinal('review', taskId, 'approve');
       if (!taken) throw this.stateError(taskId, 'approve', 'it is not waiting for review');
@@ -884,7 +1001,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async reopen(taskId: string, feedback: string): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`reopening task "${taskId}"`, () => {
       const spec = this.requireSpec(taskId);
       const taken = this.takeFinal('review', taskId, 'reopen');
       if (!taken) throw this.stateError(taskId, 'reopen', 'it is not waiting for review');
@@ -905,7 +1022,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async reject(taskId: string, reason: string): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`rejecting task "${taskId}"`, () => {
       const spec = this.requireSpec(taskId);
       const taken = this.takeFinal('review', taskId, 'approve');
       if (!taken) throw this.stateError(taskId, 'reject', 'it is not waiting for review');
@@ -924,7 +1041,7 @@ export class FileTaskStore implements TaskStore {
   // ---------------------------------------------------------------- admin
 
   async cancel(taskId: string, reason: string): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`cancelling task "${taskId}"`, () => {
       const spec = this.requireSpec(taskId);
       let transit: string | null = null;
       let holder: ClaimFile | null = null;
@@ -941,7 +1058,7 @@ export class FileTaskStore implements TaskStore {
         for (const from of candidates) {
           if (this.workspace.io.move(from, target)) {
             transit = target;
-            if (from === this.paths.claim(taskId)) holder = parseClaim(this.workspace.io.readText(target));
+            if (from === this.paths.claim(taskId)) holder = parseClaim(this.readEntry(target));
             break;
           }
         }
@@ -977,7 +1094,7 @@ export class FileTaskStore implements TaskStore {
   }
 
   async retry(taskId: string): Promise<TaskRecord> {
-    return this.workspace.io.batch(() => {
+    return this.guard(`retrying task "${taskId}"`, () => {
       const spec = this.requireSpec(taskId);
       const events: EventInput[] = [];
       const record = this.retrySync(spec, events);
@@ -1058,7 +1175,7 @@ export class FileTaskStore implements TaskStore {
   // ---------------------------------------------------------------- maintenance
 
   async reap(): Promise<ReapReport> {
-    return this.workspace.io.batch(() => this.reapSync());
+    return this.guard('taking over expired leases', () => this.reapSync());
   }
 
   private reapSync(): ReapReport {
@@ -1067,9 +1184,15 @@ export class FileTaskStore implements TaskStore {
     const events: EventInput[] = [];
     for (const id of listDir(this.paths.d.claims)) {
       const claimPath = this.paths.claim(id);
-      const st = fs.statSync(claimPath, { throwIfNoEntry: false });
-      if (!st || st.mtimeMs > now) continue;
-      const content = parseClaim(this.workspace.io.readText(claimPath));
+      const st = fs.lstatSync(claimPath, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (!st.isFile() || !isValidId(id)) {
+        // A folder, symlink or FIFO (or a stray name) where a claim should be: out of the way, so it blocks no claim.
+        this.workspace.quarantine(claimPath, `claims/${id} is ${st.isFile() ? 'not named after a task id' : describeEntry(st)}, not a claim`);
+        continue;
+      }
+      if (st.mtimeMs > now) continue;
+      const content = parseClaim(this.readEntry(claimPath));
       const expiry = content
         ? Math.max(st.mtimeMs, content.claimedAt + content.leaseMs)
         : st.mtimeMs + this.defaultLeaseMs;
@@ -1100,7 +1223,12 @@ export class FileTaskStore implements TaskStore {
     events: EventInput[],
   ): void {
     const spec = this.read.readSpec(id);
-    if (!spec || spec === CORRUPT) {
+    if (spec === null) {
+      // A claim of a task that does not exist (a stray file): nothing to requeue or fail.
+      this.workspace.quarantine(transit, `claims/${id} is a claim of a task that does not exist`);
+      return;
+    }
+    if (spec === CORRUPT) {
       this.failUnreadable(id, transit);
       report.failed.push(id);
       return;
@@ -1131,7 +1259,10 @@ export class FileTaskStore implements TaskStore {
 
   async recover(): Promise<RecoverReport> {
     const report = await this.reap();
-    this.workspace.io.batch(() => this.repair.repairTransit(report));
+    this.guard('repairing interrupted transitions', () => {
+      this.repair.repairTransit(report);
+      this.repair.placeStranded(report);
+    });
     if (report.repaired.length > 0) this.workspace.notifier.ring('tasks');
     return {
       ...report,

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { listDir } from '../../fs/file-io.js';
+import { ForeignEntryError, listDir } from '../../fs/file-io.js';
 import type { Workspace } from '../../workspace.js';
 import {
   type ClaimRef,
@@ -14,11 +14,16 @@ import { delayedName, idFromMarker, laneOf, markerName, parseDelayedName } from 
 import type { TaskPaths } from './paths.js';
 import {
   CORRUPT,
+  type ClaimFile,
   FINAL_FOLDER,
   type FinalFile,
   type Read,
+  type ShapeCheck,
   type StateFile,
+  finalShape,
   parseClaim,
+  specShape,
+  stateShape,
   recordFromFinal,
   recordFromSpec,
 } from './records.js';
@@ -41,15 +46,34 @@ export class FileTaskQueries {
     private readonly paths: TaskPaths,
   ) {}
 
-  readJson<T>(file: string, what: string): Read<T> {
-    const text = this.workspace.io.readText(file);
-    if (text === null) return null;
+  /**
+   * A record from disk, checked: a file that is not JSON, JSON of the wrong
+   * shape, or not a readable file at all (a folder, symlink or FIFO put
+   * there) is moved to quarantine/ with the reason and reads as CORRUPT.
+   */
+  readJson<T>(file: string, what: string, shape?: ShapeCheck): Read<T> {
+    let text: string | null;
     try {
-      return JSON.parse(text) as T;
+      text = this.workspace.io.readText(file);
+    } catch (err) {
+      if (!(err instanceof ForeignEntryError)) throw err;
+      this.workspace.quarantine(file, `${what} is ${err.kind === 'unreadable' ? 'not readable' : err.kind}, not a file`);
+      return CORRUPT;
+    }
+    if (text === null) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
     } catch (err) {
       this.workspace.quarantine(file, `${what} is not valid JSON: ${(err as Error).message}`);
       return CORRUPT;
     }
+    const problem = shape?.(value) ?? null;
+    if (problem !== null) {
+      this.workspace.quarantine(file, `${what} has the wrong shape: ${problem}`);
+      return CORRUPT;
+    }
+    return value as T;
   }
 
   /**
@@ -61,7 +85,7 @@ export class FileTaskQueries {
   readSpec(id: string, options: { cache?: boolean } = {}): Read<TaskSpec> {
     const cached = this.specCache.get(id);
     if (cached) return cached;
-    const spec = this.readJson<TaskSpec>(this.paths.spec(id), `task file of "${id}"`);
+    const spec = this.readJson<TaskSpec>(this.paths.spec(id), `task file of "${id}"`, specShape(id));
     if (spec && spec !== CORRUPT && options.cache !== false) this.cacheSpec(spec);
     return spec;
   }
@@ -76,7 +100,7 @@ export class FileTaskQueries {
   }
 
   readState(id: string): StateFile | null {
-    const state = this.readJson<StateFile>(this.paths.state(id), `state of task "${id}"`);
+    const state = this.readJson<StateFile>(this.paths.state(id), `state of task "${id}"`, stateShape);
     return state === CORRUPT ? null : state;
   }
 
@@ -112,7 +136,7 @@ export class FileTaskQueries {
     const claimPath = this.paths.claim(id);
     const claimStat = fs.statSync(claimPath, { throwIfNoEntry: false });
     if (claimStat) {
-      const content = parseClaim(this.workspace.io.readText(claimPath));
+      const content = this.readClaimLenient(id);
       const record = recordFromSpec(spec, 'claimed', this.readState(id));
       record.owner = content?.agentId ?? null;
       record.attempt = content?.attempt ?? record.attempt;
@@ -120,7 +144,7 @@ export class FileTaskQueries {
       return record;
     }
     for (const status of ['completed', 'review', 'failed', 'blocked', 'cancelled'] as const) {
-      const final = this.readJson<FinalFile>(this.paths.final(status, id), `${status} record of "${id}"`);
+      const final = this.readJson<FinalFile>(this.paths.final(status, id), `${status} record of "${id}"`, finalShape(status));
       if (final && final !== CORRUPT) return recordFromFinal(spec, final);
     }
     if (this.exists(this.paths.ready(spec))) return recordFromSpec(spec, 'ready', this.readState(id));
@@ -134,8 +158,23 @@ export class FileTaskQueries {
   }
 
   claimRefOf(taskId: string): (ClaimRef & { agentId: string }) | null {
-    const content = parseClaim(this.workspace.io.readText(this.paths.claim(taskId)));
+    const content = this.readClaimLenient(taskId);
     return content ? { taskId, token: content.token, agentId: content.agentId } : null;
+  }
+
+  /**
+   * A claim's content for a reader: an empty claim (its claimer is between
+   * creating and writing it) reads as unknown, not damaged; something that is
+   * not a file there is quarantined.
+   */
+  readClaimLenient(id: string): ClaimFile | null {
+    try {
+      return parseClaim(this.workspace.io.readText(this.paths.claim(id)));
+    } catch (err) {
+      if (!(err instanceof ForeignEntryError)) throw err;
+      this.workspace.quarantine(err.file, `claim of task "${id}" is ${err.kind}, not a file`);
+      return null;
+    }
   }
 
   list(filter: ListFilter = {}): TaskRecord[] {

@@ -55,6 +55,8 @@ export interface HeldClaim {
   spec: TaskSpec;
   state: StateFile | null;
   leaseUntil: number;
+  /** The claim file's content as written (put back if a commit fails). */
+  text?: string;
 }
 
 /** A file that was there but failed to parse (and was quarantined). */
@@ -131,7 +133,8 @@ export function recordFromFinal(spec: TaskSpec, final: FinalFile): TaskRecord {
 export function parseFinal(text: string): FinalFile | null {
   try {
     const record = JSON.parse(text) as FinalFile;
-    return typeof record.status === 'string' && record.status in FINAL_FOLDER && !('token' in record) ? record : null;
+    if (typeof record?.status !== 'string' || !(record.status in FINAL_FOLDER)) return null;
+    return finalShape(record.status as FinalStatus)(record) === null ? record : null;
   } catch {
     return null;
   }
@@ -141,8 +144,101 @@ export function parseClaim(text: string | null): ClaimFile | null {
   if (!text) return null;
   try {
     const claim = JSON.parse(text) as ClaimFile;
-    return typeof claim.token === 'string' ? claim : null;
+    return claimShape(claim) === null ? claim : null;
   } catch {
     return null;
   }
 }
+
+// ------------------------------------------------------------ shape checks
+//
+// Every record read from disk is checked field by field before it is used:
+// valid JSON of the wrong shape (`{}`, `[]`, a spec copied over another
+// task's) is quarantined with the problem, like a garbled file, instead of
+// turning into `undefined` ids or crashing every worker that reads it.
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min = 0) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown) => typeof v === 'string';
+const isStrArray = (v: unknown) => Array.isArray(v) && v.every(isStr);
+const got = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v);
+
+/** What is wrong with a record's shape; null when it has the fields the store relies on. */
+export type ShapeCheck = (value: unknown) => string | null;
+
+function firstProblem(checks: Array<[boolean, string]>): string | null {
+  for (const [ok, problem] of checks) if (!ok) return problem;
+  return null;
+}
+
+function errorsProblem(v: unknown): string | null {
+  if (!Array.isArray(v)) return 'errors is not a list';
+  return v.every((e) => isObj(e) && isInt(e.attempt) && isStr(e.message)) ? null : 'errors holds an entry without attempt and message';
+}
+
+export function specShape(id: string): ShapeCheck {
+  return (v) => {
+    if (!isObj(v)) return `a task file must be an object, got ${got(v)}`;
+    return firstProblem([
+      [v.id === id, `its id is ${JSON.stringify(v.id)}, not "${id}" (a task file copied over another, or a stray file)`],
+      [isStr(v.description), 'description is not a string'],
+      [isStr(v.type), 'type is not a string'],
+      [isNum(v.priority), 'priority is not a number'],
+      [isStrArray(v.dependencies), 'dependencies is not a list of ids'],
+      [v.requires === null || isStr(v.requires), 'requires is not a string or null'],
+      [isInt(v.maxAttempts, 1), 'maxAttempts is not a positive integer'],
+      [v.idempotencyKey === null || isStr(v.idempotencyKey), 'idempotencyKey is not a string or null'],
+      [isObj(v.metadata), 'metadata is not an object'],
+      [isObj(v.retry) && isNum(v.retry.baseMs) && isNum(v.retry.maxMs), 'retry is not { baseMs, maxMs }'],
+      [v.leaseMs === null || isInt(v.leaseMs, 1), 'leaseMs is not a positive integer or null'],
+      [isNum(v.createdAt), 'createdAt is not a number'],
+      [isStr(v.seq), 'seq is not a string'],
+    ]);
+  };
+}
+
+export const stateShape: ShapeCheck = (v) => {
+  if (!isObj(v)) return `a state file must be an object, got ${got(v)}`;
+  return (
+    firstProblem([
+      [isInt(v.attempt, 1), 'attempt is not a positive integer'],
+      [isStrArray(v.feedback), 'feedback is not a list of strings'],
+      [v.budgetStart === undefined || isInt(v.budgetStart), 'budgetStart is not an integer'],
+      [v.notBefore === null || v.notBefore === undefined || isNum(v.notBefore), 'notBefore is not a number or null'],
+      [v.extraDependencies === undefined || isStrArray(v.extraDependencies), 'extraDependencies is not a list of ids'],
+    ]) ?? errorsProblem(v.errors)
+  );
+};
+
+export function finalShape(status: FinalStatus): ShapeCheck {
+  return (v) => {
+    if (!isObj(v)) return `a ${status} record must be an object, got ${got(v)}`;
+    return (
+      firstProblem([
+        [v.status === status, `its status is ${JSON.stringify(v.status)}, not "${status}"`],
+        [isInt(v.attempt, 1), 'attempt is not a positive integer'],
+        [v.owner === null || isStr(v.owner), 'owner is not a string or null'],
+        [isStrArray(v.feedback), 'feedback is not a list of strings'],
+        [v.reason === null || isStr(v.reason), 'reason is not a string or null'],
+        [isNum(v.finishedAt), 'finishedAt is not a number'],
+        [!('token' in v), 'it is a claim, not a record'],
+      ]) ?? errorsProblem(v.errors)
+    );
+  };
+}
+
+export const claimShape: ShapeCheck = (v) => {
+  if (!isObj(v)) return `a claim must be an object, got ${got(v)}`;
+  return firstProblem([
+    [isStr(v.token), 'token is not a string'],
+    [isStr(v.agentId), 'agentId is not a string'],
+    [isInt(v.attempt, 1), 'attempt is not a positive integer'],
+    [isNum(v.leaseMs), 'leaseMs is not a number'],
+    [isNum(v.claimedAt), 'claimedAt is not a number'],
+  ]);
+};
+
+export const keyShape: ShapeCheck = (v) =>
+  isObj(v) && isStr(v.key) && isStr(v.id) ? null : 'an idempotency key must be { key, id }';

@@ -1,10 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { EventInput } from '../../events/types.js';
-import { listDir } from '../../fs/file-io.js';
+import { ForeignEntryError, listDir } from '../../fs/file-io.js';
 import type { Workspace } from '../../workspace.js';
 import type { AttemptError, ReapReport, TaskRecord, TaskSpec, TaskStatus } from '../types.js';
-import { type TransitOrigin, parseTransitName } from './layout.js';
+import { type TransitOrigin, idFromMarker, parseDelayedName, parseTransitName } from './layout.js';
 import type { TaskPaths } from './paths.js';
-import type { FileTaskQueries } from './queries.js';
+import { type FileTaskQueries, sleepSync } from './queries.js';
 import { CORRUPT, FINAL_FOLDER, type FinalFile, type FinalStatus, type StateFile, parseClaim, parseFinal } from './records.js';
 
 /** The transitions of the store that crash repair finishes or undoes a move with. */
@@ -51,15 +53,116 @@ export class TransitRepair {
     const events: EventInput[] = [];
     for (const name of listDir(this.paths.d.transit)) {
       const parsed = parseTransitName(name);
-      if (!parsed || now - parsed.at < this.transitTimeoutMs) continue;
+      if (!parsed) {
+        this.workspace.quarantine(`${this.paths.d.transit}/${name}`, `transit/${name} is not a transition entry`);
+        continue;
+      }
+      if (now - parsed.at < this.transitTimeoutMs) continue;
       const mine = this.transitions.newTransitPath(parsed.id, 'repair');
       if (!this.workspace.io.move(`${this.paths.d.transit}/${name}`, mine)) continue;
-      const text = this.workspace.io.readText(mine) ?? '';
+      let text: string;
+      try {
+        text = this.workspace.io.readText(mine) ?? '';
+      } catch (err) {
+        if (!(err instanceof ForeignEntryError)) throw err;
+        this.workspace.quarantine(mine, `transit/${name} is ${err.kind}, not a file`);
+        text = '';
+      }
       this.repairOne(parsed.id, parsed.origin, text, events);
       this.workspace.io.remove(mine);
       report.repaired.push(parsed.id);
     }
     this.workspace.events.appendMany(events);
+  }
+
+  /**
+   * Puts back in line every task that has a task file but no state at all:
+   * its ready or waiting marker was deleted, or its record was damaged and
+   * quarantined. Without this such a task would never run and no command
+   * would show it. Tasks that a live transition holds (a `transit/` entry, an
+   * add in progress) are left alone, and each candidate is looked up again
+   * (three times, a moment apart) before it is placed.
+   */
+  placeStranded(report: ReapReport): void {
+    const d = this.paths.d;
+    this.quarantineForeign();
+    const located = new Set<string>(listDir(d.claims));
+    for (const folder of Object.values(FINAL_FOLDER)) {
+      for (const name of listDir(d[folder])) if (name.endsWith('.json')) located.add(name.slice(0, -5));
+    }
+    for (const name of listDir(d.waiting)) located.add(name);
+    for (const lane of listDir(d.ready)) for (const marker of listDir(this.paths.lane(lane))) located.add(idFromMarker(marker));
+    for (const name of listDir(d.delayed)) {
+      const parsed = parseDelayedName(name);
+      if (parsed) located.add(idFromMarker(parsed.marker));
+    }
+    for (const name of listDir(d.transit)) {
+      const parsed = parseTransitName(name);
+      if (!parsed) continue;
+      located.add(parsed.id);
+      if (parsed.origin !== 'add') continue;
+      try {
+        for (const id of JSON.parse(this.workspace.io.readText(`${d.transit}/${name}`) ?? '[]') as string[]) located.add(id);
+      } catch {
+        // a torn intent: its own id is all it holds
+      }
+    }
+    const now = Date.now();
+    const events: EventInput[] = [];
+    for (const file of listDir(d.tasks)) {
+      if (!file.endsWith('.json')) continue;
+      const id = file.slice(0, -5);
+      if (located.has(id)) continue;
+      const st = fs.statSync(`${d.tasks}/${file}`, { throwIfNoEntry: false });
+      if (!st || now - st.mtimeMs < 1000) continue; // an add in progress
+      const spec = this.read.readSpec(id);
+      if (!spec || spec === CORRUPT) continue;
+      let found = false;
+      for (let round = 0; round < 3 && !found; round++) {
+        if (round > 0) sleepSync(1);
+        found = this.read.locate(spec) !== null;
+      }
+      if (found) continue;
+      if (spec.dependencies.length > 0 || (this.read.readState(id)?.extraDependencies?.length ?? 0) > 0) {
+        this.workspace.io.createMarker(this.paths.waiting(id));
+        this.transitions.evaluate(spec, events);
+      } else {
+        this.transitions.createReadyMarker(spec);
+        events.push({ type: 'task.ready', taskId: id, reason: 'repaired: the task had no state (a marker removed, or its record damaged)' });
+      }
+      report.repaired.push(id);
+    }
+    this.workspace.events.appendMany(events);
+  }
+
+  /**
+   * Moves to quarantine/ what does not belong in the queue's folders: a
+   * folder, symlink, FIFO or socket where a file should be (or a file where a
+   * lane or dependents folder should be), and a waiting marker of a task that
+   * does not exist. Readers already step around such entries; this takes them
+   * out of the counts and out of the way.
+   */
+  private quarantineForeign(): void {
+    const d = this.paths.d;
+    const ws = this.workspace;
+    const checkFiles = (dir: string, rel: string) => {
+      for (const entry of readEntries(dir)) {
+        if (!entry.isFile()) ws.quarantine(`${dir}/${entry.name}`, `${rel}/${entry.name} is ${kindOf(entry)}, not a file`);
+      }
+    };
+    for (const folder of ['tasks', 'state', 'keys', 'waiting', 'delayed', 'claims', 'transit', 'review', 'results', 'failed', 'blocked', 'cancelled'] as const) {
+      checkFiles(d[folder], folder);
+    }
+    checkFiles(path.join(ws.root, 'tmp'), 'tmp');
+    for (const folder of ['ready', 'dependents'] as const) {
+      for (const entry of readEntries(d[folder])) {
+        if (entry.isDirectory()) checkFiles(`${d[folder]}/${entry.name}`, `${folder}/${entry.name}`);
+        else ws.quarantine(`${d[folder]}/${entry.name}`, `${folder}/${entry.name} is ${kindOf(entry)}, not a folder`);
+      }
+    }
+    for (const name of listDir(d.waiting)) {
+      if (!this.read.exists(this.paths.spec(name))) ws.quarantine(this.paths.waiting(name), `waiting/${name} names no task (no tasks/${name}.json)`);
+    }
   }
 
   private repairOne(id: string, origin: TransitOrigin, text: string, events: EventInput[]): void {
@@ -126,4 +229,20 @@ export class TransitRepair {
       events.push({ type: 'task.ready', taskId: id, reason: 'repaired' });
     }
   }
+}
+
+function readEntries(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+function kindOf(entry: fs.Dirent): string {
+  if (entry.isDirectory()) return 'a folder';
+  if (entry.isSymbolicLink()) return 'a symlink';
+  if (entry.isFIFO()) return 'a FIFO';
+  if (entry.isSocket()) return 'a socket';
+  return entry.isFile() ? 'a file' : 'a device';
 }
