@@ -19,7 +19,7 @@ import {
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
-import { type Attribution, type ExecutableTool, type LanguageModel, runTools, withUsage } from '../models/index.js';
+import { type Attribution, type ExecutableTool, type LanguageModel, redactSecrets, runTools, withUsage } from '../models/index.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
 import type { AgentRuntime } from './runtime.js';
@@ -437,7 +437,9 @@ export class Agent {
       runtime.emit({ type: 'task.handed_back', taskId: claim.taskId, agentId: this.id });
       return;
     }
-    await this.untilStored(claim, () => claim.fail(err, { retryable: isRetryable(err) }));
+    // Whatever the error says goes to disk (failed record, event log, export): without the secrets.
+    const message = redactSecrets(errorMessage(err));
+    await this.untilStored(claim, () => claim.fail(message, { retryable: isRetryable(err) }));
   }
 
   /**

@@ -13,7 +13,7 @@ import type { JsonSchema } from './json-schema.js';
 import { defaultPriceTable, type PriceTable } from './pricing.js';
 import { appendToSystem, jsonInstruction } from './prompt-format.js';
 import { fromSdkError } from './sdk-errors.js';
-import { redactingLogger } from './secrets.js';
+import { redactingLogger, redactSecrets, registerUrlSecrets } from './secrets.js';
 import { parseToolArguments } from './tool-arguments.js';
 import {
   DEFAULT_MAX_TOKENS,
@@ -71,6 +71,8 @@ export class AnthropicModel implements LanguageModel {
     const env = options.env ?? process.env;
     const apiKey = resolveApiKey(PROVIDER, this.id, KEY_VAR, options);
     this.baseURL = (options.baseURL ?? env['ANTHROPIC_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    // A password in the base URL (a proxy's basic auth) is masked wherever it would be shown.
+    registerUrlSecrets(this.baseURL);
     this.prices = options.prices ?? defaultPriceTable;
     this.structuredOutputs = options.structuredOutputs ?? true;
     this.clientOptions = {
@@ -91,7 +93,7 @@ export class AnthropicModel implements LanguageModel {
       retry: options,
       limiter: resolveLimiter(options, PROVIDER, this.baseURL),
       toModelError: (error) => fromSdkError(error, context),
-      hint: `server ${this.baseURL}`,
+      hint: `server ${redactSecrets(this.baseURL)}`,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     };
   }

@@ -64,4 +64,4 @@ export {
   type WithUsageOptions,
 } from './usage-tracker.js';
 export { canonicalRequest, requestHash, withCache, type CacheMode, type CacheOptions } from './response-cache.js';
-export { redactSecrets, registerSecret } from './secrets.js';
+export { redactSecrets, registerSecret, registerUrlSecrets } from './secrets.js';

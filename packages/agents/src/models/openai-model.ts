@@ -12,7 +12,7 @@ import {
 import { defaultPriceTable, type PriceTable } from './pricing.js';
 import { appendToSystem, estimateRequestTokens, estimateTokens, jsonInstruction } from './prompt-format.js';
 import { fromSdkError } from './sdk-errors.js';
-import { redactingLogger } from './secrets.js';
+import { redactingLogger, redactSecrets, registerUrlSecrets } from './secrets.js';
 import { parseToolArguments } from './tool-arguments.js';
 import {
   DEFAULT_MAX_TOKENS,
@@ -94,6 +94,8 @@ export class OpenAIModel implements LanguageModel {
     checkHttpOptions(PROVIDER, this.id, options);
     const env = options.env ?? process.env;
     this.baseURL = (options.baseURL ?? env['OPENAI_BASE_URL'] ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    // A password in the base URL (a proxy's basic auth) is masked wherever it would be shown.
+    registerUrlSecrets(this.baseURL);
     const official = isOfficialOpenAI(this.baseURL);
     // OpenAI itself needs a key; a local compatible server usually does not.
     const apiKey = resolveApiKey(PROVIDER, this.id, KEY_VAR, options, official ? undefined : NO_KEY);
@@ -123,7 +125,7 @@ export class OpenAIModel implements LanguageModel {
       retry: options,
       limiter: resolveLimiter(options, PROVIDER, this.baseURL),
       toModelError: (error) => fromSdkError(error, context),
-      hint: `server ${this.baseURL}`,
+      hint: `server ${redactSecrets(this.baseURL)}`,
       ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     };
   }

@@ -1,4 +1,4 @@
-import { checkNumber } from '@agent-team/core';
+import { InvalidOptionError } from '@agent-team/core';
 import type { Usage } from './types.js';
 
 /** USD per million tokens. */
@@ -98,7 +98,9 @@ export class PriceTable {
   /** Adds or replaces a model's price. */
   set(model: string, price: ModelPrice): this {
     for (const [name, value] of Object.entries(price) as Array<[string, unknown]>) {
-      checkNumber(`price ${name} for "${model}" (USD per million tokens)`, value, { min: 0 });
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new InvalidOptionError(`price ${name} for "${model}"`, value, 'a non-negative number of USD per million tokens');
+      }
     }
     this.prices.set(priceKey(model), { inputPerMTok: price.inputPerMTok, outputPerMTok: price.outputPerMTok });
     return this;

@@ -63,7 +63,7 @@ export function fromSdkError(error: unknown, context: SdkErrorContext): ModelErr
     if (/Connection|Timeout/.test(className) || looksLikeNetworkError(error)) {
       const cause = shape.cause === undefined ? '' : `: ${redactSecrets(errorMessage(shape.cause))}`;
       return new ModelConnectionError(
-        `could not reach ${provider} at ${context.baseURL} for ${modelId} (${redactSecrets(errorMessage(error))}${cause}); check the network and the base URL`,
+        redactSecrets(`could not reach ${provider} at ${context.baseURL} for ${modelId} (${errorMessage(error)}${cause}); check the network and the base URL`),
         { ...base, isRetryable: true },
       );
     }

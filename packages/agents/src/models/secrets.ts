@@ -9,13 +9,51 @@
  */
 
 const known = new Set<string>();
+/** Each known secret in the forms it may be written in: as is, URL-encoded, JSON-escaped, base64 (at each alignment). */
+const forms = new Set<string>();
 
 /** Shorter values would mask ordinary words; real keys are far longer. */
 const MIN_SECRET_LENGTH = 8;
 
 /** Remembers a key so it is masked wherever it later appears. Kept in memory only. */
 export function registerSecret(secret: string | undefined | null): void {
-  if (typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH) known.add(secret);
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || known.has(secret)) return;
+  known.add(secret);
+  for (const form of encodedForms(secret)) if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+}
+
+/**
+ * The ways a secret shows up in text that was encoded on its way out: in a
+ * URL (`encodeURIComponent`), inside JSON (escaped), and in base64 (an
+ * `Authorization: Basic` header, a token blob), where it may start at any of
+ * three byte alignments: for each, the base64 characters that depend only on
+ * the secret's bytes.
+ */
+function encodedForms(secret: string): string[] {
+  const out = [secret, encodeURIComponent(secret), encodeURI(secret), JSON.stringify(secret).slice(1, -1)];
+  const bytes = Buffer.from(secret, 'utf8');
+  for (let pad = 0; pad < 3; pad++) {
+    const b64 = Buffer.concat([Buffer.alloc(pad), bytes]).toString('base64');
+    const start = Math.ceil((pad * 8) / 6);
+    const end = Math.floor(((pad + bytes.length) * 8 - 6) / 6) + 1;
+    const core = b64.slice(start, end);
+    out.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...new Set(out)];
+}
+
+/** Registers the password of a URL (`https://user:password@host/`), so it is masked wherever it appears. */
+export function registerUrlSecrets(url: string | undefined): void {
+  if (!url) return;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      registerSecret(decodeURIComponent(parsed.password));
+      registerSecret(parsed.password);
+    }
+  } catch {
+    // not a URL: nothing to register
+  }
 }
 
 const REDACTED = '[redacted]';
@@ -25,18 +63,24 @@ const REDACTED = '[redacted]';
 const PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{6,}/g,
   /\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\b(x-api-key|api-key|authorization)(["']?\s*[:=]\s*["']?)(?!Bearer\b|\[redacted\])[^\s"',}]{6,}/gi,
+  /\b(x-api-key|api-key|authorization)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b|\[redacted\])[^\s"',}]{6,}/gi,
+  // A password in a URL: scheme://user:password@host
+  /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]+@/gi,
+  // Basic credentials: base64 of user:password
+  /\b(Basic)\s+[A-Za-z0-9+/=]{8,}/gi,
 ];
 
 export function redactSecrets(text: string): string {
   let out = text;
   // Longest first, so a key that contains another is masked whole.
-  for (const secret of [...known].sort((a, b) => b.length - a.length)) {
+  for (const secret of [...forms].sort((a, b) => b.length - a.length)) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   out = out.replace(PATTERNS[0] as RegExp, REDACTED);
   out = out.replace(PATTERNS[1] as RegExp, `$1 ${REDACTED}`);
   out = out.replace(PATTERNS[2] as RegExp, `$1$2${REDACTED}`);
+  out = out.replace(PATTERNS[3] as RegExp, `$1:${REDACTED}@`);
+  out = out.replace(PATTERNS[4] as RegExp, `$1 ${REDACTED}`);
   return out;
 }
 
