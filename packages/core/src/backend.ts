@@ -4,7 +4,7 @@ import type { FileMessageStoreOptions } from './bus/file-message-store.js';
 import { FileMessageStore } from './bus/file-message-store.js';
 import type { MessageStore } from './bus/message-store.js';
 import type { Clock } from './clock.js';
-import { ValidationError, errorMessage } from './errors.js';
+import { ValidationError, errnoCode, errorMessage } from './errors.js';
 import { EventLog, type FollowEventsOptions, type ReadEventsOptions } from './events/event-log.js';
 import type { EventInput, TeamEvent, TeamEventListeners, TeamEventType } from './events/types.js';
 import { listDir } from './fs/file-io.js';
@@ -95,7 +95,12 @@ class FileAgentDirectory implements AgentDirectory {
   constructor(private readonly ws: Workspace) {}
   async report(record: AgentRecord): Promise<void> {
     assertValidId('agent', record.id);
-    this.ws.io.writeAtomic(this.ws.path('agents', `${record.id}.json`), JSON.stringify(record));
+    try {
+      this.ws.io.writeAtomic(this.ws.path('agents', `${record.id}.json`), JSON.stringify(record));
+    } catch (err) {
+      // A report only feeds `status` and `watch`: on a full disk or a read-only agents/ it is skipped, the work goes on.
+      if (!['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM'].includes(errnoCode(err) ?? '')) throw err;
+    }
   }
   async list(): Promise<AgentRecord[]> {
     const out: AgentRecord[] = [];

@@ -451,7 +451,9 @@ export class Agent {
     const backoff = new StorageBackoff(this.id, this.runtime);
     for (;;) {
       try {
-        return await commit();
+        const done = await commit();
+        backoff.ok();
+        return done;
       } catch (err) {
         if (!(err instanceof StorageError) || !err.transient || claim.signal.aborted) throw err;
         claim.startHeartbeat();

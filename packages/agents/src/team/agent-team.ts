@@ -200,7 +200,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       claimStop: () => this.stopReason ?? this.budget?.reason() ?? null,
       emit: (event) => this.backend.events.append(event),
       notify: (event) => {
-        emitTyped(this, { ts: Date.now(), writer: 'local', seq: 0, ...event });
+        emitTyped(this, { ts: Date.now(), writer: 'local', seq: 0, ...event }, '*');
       },
       agents: this.backend.agents,
       leads: () => [...this.agents.values()].filter((a) => a.role === 'lead').map((a) => a.id),

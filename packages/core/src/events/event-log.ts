@@ -3,7 +3,10 @@ import path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, eventTimestamp, systemClock, sleep } from '../clock.js';
 import { AbortError, errnoCode } from '../errors.js';
-import { listDir } from '../fs/file-io.js';
+import { asStorageError, listDir } from '../fs/file-io.js';
+
+/** Events held in memory while the disk is full, at most. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 import { type EventInput, type TeamEvent, type TeamEventListeners, type TeamEventType, compareEvents, emitTyped } from './types.js';
 
 /** In-process listeners: by event type, or `'*'` for every event. */
@@ -37,6 +40,7 @@ export interface FollowEventsOptions<K extends TeamEventType = TeamEventType> ex
  */
 export class EventLog extends EventEmitter<EventLogEvents> {
   private fd: number | null = null;
+  private pending: Buffer | null = null;
   private seq = 0;
   private readonly file: string;
 
@@ -84,15 +88,48 @@ export class EventLog extends EventEmitter<EventLogEvents> {
     emitTyped(this, event, '*');
   }
 
+  /**
+   * Appends whole lines. On a full disk the lines (or the rest of a line that
+   * was written in part) stay in memory, in order, and go out with the next
+   * append or at close, so the log neither tears a line nor loses an event
+   * while the process lives; a team on a full disk goes on. Past
+   * {@link MAX_PENDING_BYTES} held, the error goes up.
+   */
   private writeLines(text: string): void {
-    if (this.fd === null) {
-      fs.mkdirSync(this.dir, { recursive: true });
-      this.fd = fs.openSync(this.file, 'a', 0o644);
+    let buf = this.pending ? Buffer.concat([this.pending, Buffer.from(text, 'utf8')]) : Buffer.from(text, 'utf8');
+    this.pending = null;
+    try {
+      if (this.fd === null) {
+        fs.mkdirSync(this.dir, { recursive: true });
+        this.fd = fs.openSync(this.file, 'a', 0o644);
+      }
+      while (buf.length > 0) {
+        const n = fs.writeSync(this.fd, buf);
+        buf = buf.subarray(n);
+      }
+    } catch (err) {
+      const code = errnoCode(err);
+      if ((code === 'ENOSPC' || code === 'EDQUOT') && buf.length <= MAX_PENDING_BYTES) {
+        this.pending = Buffer.from(buf);
+        return;
+      }
+      throw asStorageError(err, 'appending to the event log');
     }
-    fs.writeSync(this.fd, text);
+  }
+
+  /** Bytes of events held in memory because the disk was full. */
+  get pendingBytes(): number {
+    return this.pending?.length ?? 0;
   }
 
   close(): void {
+    if (this.pending) {
+      try {
+        this.writeLines('');
+      } catch {
+        // still full: what is held is lost with the process (docs/architecture.md, "Faults")
+      }
+    }
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;

@@ -101,12 +101,15 @@ export class FileIO {
     const tmp = this.tempPath();
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
-      if (typeof data === 'string') fs.writeSync(fd, data);
-      else fs.writeSync(fd, data);
+      writeFully(fd, data);
       if (this.durable) fs.fsyncSync(fd);
-    } finally {
+    } catch (err) {
+      // A full disk: no torn temp file is left to be published or to hold space.
       fs.closeSync(fd);
+      safeUnlink(tmp);
+      throw err;
     }
+    fs.closeSync(fd);
     return tmp;
   }
 
@@ -289,6 +292,25 @@ export class FileIO {
   close(): void {
     this.closeDirFds();
   }
+}
+
+/**
+ * Writes all of `data` at `position` (or the current offset). write(2) may
+ * write part of it when the disk fills up; the rest then fails with ENOSPC,
+ * so a caller never mistakes a torn file for a whole one.
+ */
+export function writeFully(fd: number, data: string | Uint8Array, position: number | null = null): number {
+  let buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let pos = position;
+  let total = 0;
+  while (buf.length > 0) {
+    const n = fs.writeSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    total += n;
+    buf = buf.subarray(n);
+    if (pos !== null) pos += n;
+  }
+  return total;
 }
 
 export function safeUnlink(target: string): boolean {

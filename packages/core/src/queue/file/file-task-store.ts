@@ -10,7 +10,7 @@ import {
   errnoCode,
 } from '../../errors.js';
 import type { EventInput } from '../../events/types.js';
-import { ForeignEntryError, asStorageError, describeEntry, currentHost, isProcessAlive, listDir, parseWriterId, safeUnlink } from '../../fs/file-io.js';
+import { ForeignEntryError, asStorageError, describeEntry, writeFully, currentHost, isProcessAlive, listDir, parseWriterId, safeUnlink } from '../../fs/file-io.js';
 import { isValidId, uniqueSuffix } from '../../ids.js';
 import type { Workspace } from '../../workspace.js';
 import type { AddOutcome, ClaimGrant, FailInput, HasWorkResult, TaskStore } from '../task-store.js';
@@ -494,7 +494,7 @@ export class FileTaskStore implements TaskStore {
       };
       // The lease expiry is claimedAt + leaseMs from the content until the first
       // heartbeat moves the file's mtime past it (see reapSync).
-      fs.writeSync(fd, JSON.stringify(content));
+      writeFully(fd, JSON.stringify(content));
       if (this.workspace.durable) fs.fsyncSync(fd);
       ino = fs.fstatSync(fd).ino;
     } catch (err) {
@@ -674,7 +674,7 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.writeAtomic(target, text);
       return;
     }
-    const bytes = fs.writeSync(claim.fd, text, 0);
+    const bytes = writeFully(claim.fd, text, 0);
     fs.ftruncateSync(claim.fd, bytes);
     if (this.workspace.durable) fs.fsyncSync(claim.fd);
     fs.linkSync(transit, target);
@@ -702,11 +702,16 @@ export class FileTaskStore implements TaskStore {
   private putClaimBack(id: string, transit: string, claim: HeldClaim): void {
     if (!this.read.exists(transit)) return;
     if (this.read.finalStatusOf(id) !== null || this.read.exists(this.paths.final('review', id))) return; // committed
-    try {
-      if (claim.fd >= 0 && claim.text !== undefined) {
-        const bytes = fs.writeSync(claim.fd, claim.text, 0);
+    if (claim.fd >= 0 && claim.text !== undefined) {
+      try {
+        const bytes = writeFully(claim.fd, claim.text, 0);
         fs.ftruncateSync(claim.fd, bytes);
+      } catch {
+        // Still full: the claim goes back with what it holds; its mtime (our heartbeat) keeps the lease,
+        // and our next commit rewrites it whole.
       }
+    }
+    try {
       this.restoreClaim(transit, this.paths.claim(id));
       if (claim.fd >= 0) this.held.set(claim.token, claim);
     } catch {
