@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MessageBus, TaskQueue } from '@agent-team/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_SERVER, RedisServer } from '../../../core/test/helpers/redis-server.js';
 import { tempDir } from '../helpers.js';
 import { cli, snapshot } from './cli-harness.js';
 
@@ -42,6 +43,30 @@ describe('faults: a closed stdout pipe (EPIPE)', () => {
     const run = await cli([...args, '-w', ws], { closedStdout: true });
     expect(run.stderr).not.toMatch(/EPIPE|Error|at /);
     expect(run.code).toBe(0);
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('faults: a closed stdout pipe on the Redis backend', () => {
+  const server = new RedisServer();
+  beforeAll(async () => {
+    await server.start();
+  }, 30_000);
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it.each([['status'], ['tasks', 'list', '--json'], ['events'], ['export']])('`%s | head -c 0` exits quietly', async (...args) => {
+    const add = await cli(['tasks', 'add', 'a task', '--backend', server.url, '--namespace', 'epipe']);
+    expect(add.code).toBe(0);
+    const run = await cli([...args, '--backend', server.url, '--namespace', 'epipe'], { closedStdout: true });
+    expect(run.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(run.code).toBe(0);
+  });
+
+  it('a bad flag is refused before the server is touched', async () => {
+    const run = await cli(['worker', '--id', 'w1', '--role', 'worker', '--concurrency', '0', '--backend', server.url]);
+    expect(run.stderr).toMatch(/--concurrency must be an integer from 1 to 256, got "0"/);
+    expect(run.code).toBe(2);
   });
 });
 

@@ -220,3 +220,28 @@ describe('faults: orphaned idempotency keys (F09)', () => {
     await queue.close();
   });
 });
+
+describe('faults: workers recover by themselves', () => {
+  it('an idle waiter runs recover: a task whose marker was deleted runs without anyone running `recover`', async () => {
+    dir = tempDir('fault-autorecover-');
+    const setup = open();
+    await setup.addMany(['a', 'b'].map((id) => ({ id, description: id })));
+    await setup.close();
+    for (const lane of fs.readdirSync(path.join(dir, 'ready'))) fs.rmSync(path.join(dir, 'ready', lane), { recursive: true });
+    const past = new Date(Date.now() - 5000);
+    for (const id of ['a', 'b']) fs.utimesSync(path.join(dir, 'tasks', `${id}.json`), past, past);
+
+    const queue = TaskQueue.open({ workspace: dir, watch: false, autoHeartbeat: false, reapIntervalMs: 10 });
+    expect(await queue.claim({ agentId: 'w1' })).toBeNull();
+    expect((await queue.get('a'))?.reason).toMatch(/no state/);
+    // What every agent does when it finds nothing to claim:
+    expect(await queue.waitForWork({ agentId: 'w1' }, { timeoutMs: 5000 })).toBe(true);
+    const done: string[] = [];
+    for (let claim = await queue.claim({ agentId: 'w1' }); claim; claim = await queue.claim({ agentId: 'w1' })) {
+      await claim.complete('ok');
+      done.push(claim.taskId);
+    }
+    expect(done.sort()).toEqual(['a', 'b']);
+    await queue.close();
+  });
+});

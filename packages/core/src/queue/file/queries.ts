@@ -10,7 +10,7 @@ import {
   type TaskSpec,
   type TaskStatus,
 } from '../types.js';
-import { delayedName, idFromMarker, laneOf, markerName, parseDelayedName } from './layout.js';
+import { delayedName, idFromMarker, laneOf, markerName, parseDelayedName, parseTransitName } from './layout.js';
 import type { TaskPaths } from './paths.js';
 import {
   CORRUPT,
@@ -117,17 +117,42 @@ export class FileTaskQueries {
     return null;
   }
 
-  get(id: string): TaskRecord | null {
+  get(id: string, moving?: ReadonlySet<string>): TaskRecord | null {
     const spec = this.readSpec(id);
     if (!spec || spec === CORRUPT) return null;
-    for (let round = 0; round < 5; round++) {
+    const first = this.locate(spec);
+    if (first) return first;
+    // Between two states only while a transition holds it (a transit/ entry or an add intent):
+    // look again then; a task with no state at all is reported as such at once.
+    const inTransit = (moving ?? this.movingIds()).has(id);
+    for (let round = 0; round < (inTransit ? 5 : 1); round++) {
+      sleepSync(1);
       const record = this.locate(spec);
       if (record) return record;
-      sleepSync(1); // between two states: look again
     }
     const record = recordFromSpec(spec, 'pending', this.readState(id));
-    record.reason = 'in transition (if this persists, run `agent-team recover`)';
+    record.reason = inTransit
+      ? 'in transition (if this persists, run `agent-team recover`)'
+      : 'no state: its marker or record is gone; `agent-team recover` (or any idle worker) puts it back in line';
     return record;
+  }
+
+  /** Ids a transition holds right now: named by a transit/ entry, or listed by an add intent. */
+  movingIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const name of listDir(this.paths.d.transit)) {
+      const parsed = parseTransitName(name);
+      if (!parsed) continue;
+      ids.add(parsed.id);
+      if (parsed.origin !== 'add') continue;
+      try {
+        const listed = JSON.parse(this.workspace.io.readText(`${this.paths.d.transit}/${name}`) ?? '[]') as unknown;
+        if (Array.isArray(listed)) for (const each of listed) if (typeof each === 'string') ids.add(each);
+      } catch {
+        // a torn intent, or not a file: its name is all it says
+      }
+    }
+    return ids;
   }
 
   /** Where the task is now, or null when it is between two states. */
@@ -182,8 +207,9 @@ export class FileTaskQueries {
     const ids = statuses === null ? this.allIds() : statuses.flatMap((status) => this.idsWithStatus(status as TaskStatus));
     const out: TaskRecord[] = [];
     const wanted = statuses ? new Set<TaskStatus>(statuses as TaskStatus[]) : null;
+    let moving: Set<string> | undefined;
     for (const id of ids) {
-      const record = this.get(id);
+      const record = this.get(id, (moving ??= this.movingIds()));
       if (!record) continue;
       if (wanted && !wanted.has(record.status)) continue;
       if (filter.type !== undefined && record.type !== filter.type) continue;
