@@ -1,3 +1,4 @@
+import { checkOptions, rules } from '@agent-team/core';
 import type { RetryInfo } from './call-runner.js';
 import { sharedLimiter, type ConcurrencyLimiter } from './concurrency-limiter.js';
 import { ModelConfigError } from './errors.js';
@@ -64,23 +65,19 @@ export function resolveLimiter(options: HttpModelOptions, provider: string, base
   return sharedLimiter(`${provider} ${baseURL}`, options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
 }
 
-/** Refuses option values that would misbehave later (a zero timeout, a negative retry count), naming them. */
+/** The rules of {@link HttpModelOptions}' numbers (core's option checks: InvalidOptionError naming the option and value). */
+const HTTP_MODEL_OPTIONS = {
+  timeoutMs: rules.duration(),
+  maxRetries: rules.int({ min: 0, max: 100 }),
+  maxConcurrency: rules.int({ min: 1 }),
+  initialDelayMs: rules.duration({ min: 0 }),
+  maxDelayMs: rules.duration({ min: 0 }),
+  maxRetryAfterMs: rules.duration({ min: 0 }),
+};
+
+/** Refuses option values that would misbehave later (a zero timeout, a negative retry count, a timer past 2^31 ms), naming them. */
 export function checkHttpOptions(provider: string, modelId: string, options: HttpModelOptions): void {
-  const rules: Array<[keyof HttpModelOptions, (value: number) => boolean, string]> = [
-    ['timeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
-    ['maxRetries', (v) => Number.isInteger(v) && v >= 0, 'a whole number >= 0'],
-    ['maxConcurrency', (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1'],
-    ['initialDelayMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
-    ['maxDelayMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
-    ['maxRetryAfterMs', (v) => v >= 0, 'a number of milliseconds >= 0'],
-  ];
-  for (const [name, ok, expected] of rules) {
-    const value = options[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
-      throw new ModelConfigError(`${provider} option ${name} must be ${expected}, got ${JSON.stringify(value) ?? typeof value}`, { provider, modelId });
-    }
-  }
+  checkOptions(options, HTTP_MODEL_OPTIONS, `${provider} model ${modelId}`);
 }
 
 export function checkModelName(provider: string, model: string): void {

@@ -1,4 +1,4 @@
-import { errorMessage, sleep } from '@agent-team/core';
+import { errorMessage, sleep, InvalidOptionError, MAX_TIMER_MS, checkNumber } from '@agent-team/core';
 import { runCall, streamCall, type AttemptContext, type CallPolicy } from './call-runner.js';
 import { ModelConfigError, ModelError, ModelServerError } from './errors.js';
 import type { JsonSchema } from './json-schema.js';
@@ -103,17 +103,13 @@ export class OfflineModel implements LanguageModel {
   constructor(private readonly options: OfflineModelOptions = {}) {
     this.seed = options.seed ?? 0;
     this.id = options.id ?? (options.seed === undefined ? 'offline' : `offline:${options.seed}`);
-    const rate = options.failureRate ?? 0;
-    if (!(rate >= 0 && rate <= 1)) {
-      throw new ModelConfigError(`offline failureRate must be between 0 and 1, got ${String(rate)}`, { provider: 'offline', modelId: this.id });
-    }
+    const where = `offline model ${this.id}`;
+    if (options.failureRate !== undefined) checkNumber('failureRate', options.failureRate, { min: 0, max: 1 });
     const latency = options.latencyMs ?? 0;
     const [low, high] = Array.isArray(latency) ? latency : [latency, latency];
-    if (!(low >= 0 && high >= low)) {
-      throw new ModelConfigError(`offline latencyMs must be >= 0, or [min, max] with 0 <= min <= max; got ${JSON.stringify(latency)}`, {
-        provider: 'offline',
-        modelId: this.id,
-      });
+    // Bounded by the longest timer Node runs: a longer latency would fire at once.
+    if (!(low >= 0 && high >= low && high <= MAX_TIMER_MS)) {
+      throw new InvalidOptionError('latencyMs', latency, `ms from 0 to ${MAX_TIMER_MS}, or [min, max] with 0 <= min <= max`, where);
     }
     this.planFaults = [...(options.planFaults ?? [])];
     this.policy = {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidOptionError } from '@agent-team/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, AgentTeam, CommandAgent, fromFunction, offlineModel } from '../../src/index.js';
+import { Agent, AgentTeam, CommandAgent, createModel, fromFunction, offlineModel } from '../../src/index.js';
 import { ConcurrencyLimiter } from '../../src/models/concurrency-limiter.js';
 import { tempDir } from '../helpers.js';
 
@@ -31,6 +31,8 @@ describe('faults: agents options checked at construction', () => {
     ['Agent maxTokens -5', () => new Agent('w1', 'worker', offlineModel(), { maxTokens: -5 }), 'maxTokens', -5],
     ['CommandAgent timeoutMs 2^31', () => new CommandAgent('c1', 'worker', { command: ['cat'], timeoutMs: 2 ** 31 }), 'timeoutMs', 2 ** 31],
     ['ConcurrencyLimiter 0', () => new ConcurrencyLimiter(0), 'maxConcurrency', 0],
+    ['offlineModel latencyMs over the timer limit', () => offlineModel({ latencyMs: 2 ** 31 }), 'latencyMs', 2 ** 31],
+    ['openai timeoutMs over the timer limit', () => createModel('openai:gpt-4.1-mini', { apiKey: 'sk-test-abcdefgh', timeoutMs: 2 ** 31 }), 'timeoutMs', 2 ** 31],
     ['fromFunction("x")', () => fromFunction('x' as unknown as () => string), undefined, 'x'],
   ])('%s', (_name, build, option, value) => {
     dir = tempDir('fault-agent-opts-');

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '@agent-team/core';
 import { ValidationError } from '@agent-team/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -60,9 +61,12 @@ describe('createModel', () => {
   });
 
   it('refuses option values that would misbehave, naming them', () => {
-    expect(() => createModel('openai:gpt-4.1-mini', { apiKey: SECRET, timeoutMs: 0 })).toThrow('openai option timeoutMs must be a positive number of milliseconds, got 0');
-    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxRetries: -1 })).toThrow(ModelConfigError);
-    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxConcurrency: 0.5 })).toThrow('maxConcurrency must be a whole number >= 1');
+    expect(() => createModel('openai:gpt-4.1-mini', { apiKey: SECRET, timeoutMs: 0 })).toThrow(
+      'openai model openai:gpt-4.1-mini: timeoutMs must be a number of milliseconds from 1 to 2147483647',
+    );
+    expect(() => createModel('openai:gpt-4.1-mini', { apiKey: SECRET, timeoutMs: 2 ** 31 })).toThrow(InvalidOptionError);
+    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxRetries: -1 })).toThrow(InvalidOptionError);
+    expect(() => createModel('anthropic:claude-sonnet-4-6', { apiKey: SECRET, maxConcurrency: 0.5 })).toThrow('maxConcurrency must be an integer of at least 1, got 0.5');
   });
 
   it('makes seeded offline models equal to offlineModel', async () => {
