@@ -30,7 +30,12 @@ export async function openFromOptions(opts: GlobalOptions, options: { create?: b
   }
   const dir = path.resolve(opts.workspace);
   try {
-    return await openBackend(dir, { create: options.create ?? false, watch: options.watch ?? true });
+    const backend = await openBackend(dir, { create: options.create ?? false, watch: options.watch ?? true });
+    // A damaged file met by this command is moved aside; say so, once per file, on stderr.
+    backend.events.on('file.quarantined', (event) => {
+      process.stderr.write(`warning: ${event.file}: ${event.reason}; moved to ${event.quarantinedAs}\n`);
+    });
+    return backend;
   } catch (err) {
     if (err instanceof ValidationError || (err as Error).name === 'WorkspaceError') throw new CliError((err as Error).message, 2);
     throw err;

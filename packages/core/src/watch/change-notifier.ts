@@ -72,9 +72,22 @@ export class ChangeNotifier {
     try {
       fs.utimesSync(file, time, time);
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      fs.mkdirSync(this.dir, { recursive: true });
-      fs.writeFileSync(file, '');
+      const code = errnoCode(err);
+      if (code === 'ENOENT') {
+        fs.mkdirSync(this.dir, { recursive: true });
+        fs.writeFileSync(file, '');
+      } else if (code === 'EPERM' || code === 'EACCES' || code === 'EROFS') {
+        // A bell owned by another user (setting a time needs ownership): truncating the empty
+        // file also moves its mtime and needs only write permission. If that fails too, the
+        // ring is lost and waiters find the change at their next rescan.
+        try {
+          fs.truncateSync(file, 0);
+        } catch {
+          // rescans cover it
+        }
+      } else {
+        throw err;
+      }
     }
     // Waiters in this process need no round trip through the filesystem.
     this.dispatch(bell);

@@ -127,7 +127,8 @@ export class FileTaskStore implements TaskStore {
       return this.workspace.io.readText(file);
     } catch (err) {
       if (!(err instanceof ForeignEntryError)) throw err;
-      this.workspace.quarantine(file, `${path.relative(this.workspace.root, file)} is ${err.kind}, not a file`);
+      const rel = path.relative(this.workspace.root, file);
+      this.workspace.quarantine(file, err.kind === 'unreadable' ? `${rel} is not readable by this process` : `${rel} is ${err.kind}, not a file`);
       return null;
     }
   }

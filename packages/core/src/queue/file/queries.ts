@@ -57,7 +57,7 @@ export class FileTaskQueries {
       text = this.workspace.io.readText(file);
     } catch (err) {
       if (!(err instanceof ForeignEntryError)) throw err;
-      this.workspace.quarantine(file, `${what} is ${err.kind === 'unreadable' ? 'not readable' : err.kind}, not a file`);
+      this.workspace.quarantine(file, err.kind === 'unreadable' ? `${what} is not readable by this process` : `${what} is ${err.kind}, not a file`);
       return CORRUPT;
     }
     if (text === null) return null;
