@@ -50,6 +50,8 @@ describe.skipIf(!canDrop)('faults: an unreadable file where a record should be',
     const list = asNobody(['tasks', 'list', '-w', ws]);
     expect(list.status).toBe(0);
     expect(list.stderr).toMatch(/warning: tasks\/b\.json: task file of "b" is not readable by this process; moved to quarantine\//);
+    // Nothing silently dropped: status says files were moved aside.
+    expect(asNobody(['status', '-w', ws]).stdout).toMatch(/\d+ files? in quarantine\//);
     for (const args of [['status'], ['export']]) {
       const run = asNobody([...args, '-w', ws]);
       expect(run.stderr).not.toMatch(/EACCES|\n\s+at /);

@@ -1,5 +1,6 @@
 import type { AgentRecord, Backend, TaskRecord, TaskStatus } from '@agent-team/core';
-import { TASK_STATUSES } from '@agent-team/core';
+import path from 'node:path';
+import { TASK_STATUSES, listDir } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { ago, clipLine, printJson, statusColor, table } from '../format.js';
@@ -14,6 +15,8 @@ export interface StatusData {
   counts: Record<TaskStatus | 'total', number>;
   /** Tasks with a task file but no state: they never run until `recover` puts them back in line. */
   stateless: number;
+  /** Files moved to quarantine/ (file backend), each with its reason: `agent-team recover` lists them. */
+  quarantined: number;
   agents: Array<AgentRecord & { responding: boolean }>;
   tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempt' | 'owner' | 'type' | 'description' | 'reason' | 'requires'>>;
 }
@@ -28,6 +31,7 @@ export async function collectStatus(backend: Backend, options: { limit?: number;
     backend: backend.kind,
     counts,
     stateless: Math.max(0, counts.total - TASK_STATUSES.reduce((sum, status) => sum + counts[status], 0)),
+    quarantined: backend.kind === 'file' ? listDir(path.join(backend.location, 'quarantine')).filter((n) => n.endsWith('.reason.json')).length : 0,
     agents,
     tasks: records.map((t) => ({
       id: t.id,
@@ -60,6 +64,9 @@ export async function statusCommand(opts: GlobalOptions & { limit?: number; stat
     console.log(`${c.bold('Workspace')} ${data.location} ${c.dim(`(${data.backend})`)}`);
     const parts = TASK_STATUSES.filter((s) => data.counts[s] > 0).map((s) => statusColor(c, s)(`${data.counts[s]} ${s}`));
     console.log(`${c.bold('Tasks')}     ${data.counts.total} total${parts.length ? ` · ${parts.join(' · ')}` : ''}`);
+    if (data.quarantined > 0) {
+      console.log(c.yellow(`          ${data.quarantined} file${data.quarantined === 1 ? '' : 's'} in quarantine/ (damaged or foreign): \`agent-team recover\` lists each with its reason`));
+    }
     if (data.stateless > 0) {
       console.log(c.yellow(`          ${data.stateless} task${data.stateless === 1 ? '' : 's'} without a state (a marker removed, or a record quarantined): run \`agent-team recover\``));
     }
