@@ -107,8 +107,15 @@ class FileAgentDirectory implements AgentDirectory {
     for (const name of listDir(this.ws.path('agents')).sort()) {
       if (!name.endsWith('.json')) continue;
       const file = this.ws.path('agents', name);
+      const text = this.ws.readFileOrQuarantine(file, `agent record agents/${name}`);
+      if (text === null) continue;
       try {
-        out.push(JSON.parse(fs.readFileSync(file, 'utf8')) as AgentRecord);
+        const record = JSON.parse(text) as AgentRecord;
+        if (typeof record !== 'object' || record === null || typeof record.id !== 'string' || typeof record.status !== 'string') {
+          this.ws.quarantine(file, `agent record agents/${name} has the wrong shape: it needs id and status`);
+          continue;
+        }
+        out.push(record);
       } catch (err) {
         if (fs.existsSync(file)) this.ws.quarantine(file, `agent record is not valid JSON: ${errorMessage(err)}`);
       }

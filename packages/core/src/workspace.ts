@@ -4,7 +4,7 @@ import { type Clock, systemClock } from './clock.js';
 import { WorkspaceError, errnoCode, errorMessage } from './errors.js';
 import { EventLog } from './events/event-log.js';
 import type { EventInput } from './events/types.js';
-import { FileIO, listDir, makeWriterId } from './fs/file-io.js';
+import { FileIO, ForeignEntryError, listDir, makeWriterId } from './fs/file-io.js';
 import { randomToken } from './ids.js';
 import { ChangeNotifier } from './watch/change-notifier.js';
 import { InvalidOptionError, checkOptions, rules } from './options.js';
@@ -140,6 +140,21 @@ export class Workspace {
     this.io.writeAtomic(`${target}.reason.json`, `${JSON.stringify(note, null, 2)}\n`);
     this.emit({ type: 'file.quarantined', file: note.file, quarantinedAs: path.relative(this.root, target), reason });
     return target;
+  }
+
+  /**
+   * A file's text, or null when it is missing; something that is not a
+   * readable regular file there (a folder, symlink, FIFO, a file this process
+   * may not read) is quarantined with the reason and reads as missing.
+   */
+  readFileOrQuarantine(file: string, what: string): string | null {
+    try {
+      return this.io.readText(file);
+    } catch (err) {
+      if (!(err instanceof ForeignEntryError)) throw err;
+      this.quarantine(file, err.kind === 'unreadable' ? `${what} is not readable by this process` : `${what} is ${err.kind}, not a file`);
+      return null;
+    }
   }
 
   /** Files in `quarantine/` with the reason each was moved there. */

@@ -130,14 +130,20 @@ export class FileMessageStore implements MessageStore {
   }
 
   private readMessage(file: string): Message | null {
-    const text = this.workspace.io.readText(file);
+    const text = this.workspace.readFileOrQuarantine(file, 'message');
     if (text === null) return null;
+    let message: Message;
     try {
-      return JSON.parse(text) as Message;
+      message = JSON.parse(text) as Message;
     } catch (err) {
       this.workspace.quarantine(file, `message is not valid JSON: ${(err as Error).message}`);
       return null;
     }
+    if (typeof message !== 'object' || message === null || typeof message.id !== 'string' || typeof message.from !== 'string' || typeof message.kind !== 'string') {
+      this.workspace.quarantine(file, 'message has the wrong shape: it needs id, from and kind');
+      return null;
+    }
+    return message;
   }
 
   async ack(agentId: string, messageIds: readonly string[]): Promise<number> {
@@ -200,7 +206,7 @@ export class FileMessageStore implements MessageStore {
     for (const segment of listDir(`${this.segments}/${agentId}`).sort()) {
       const last = segment.slice(segment.indexOf('--') + 2, -'.jsonl'.length);
       if (messageTime(last) <= since) continue;
-      const text = this.workspace.io.readText(`${this.segments}/${agentId}/${segment}`) ?? '';
+      const text = this.workspace.readFileOrQuarantine(`${this.segments}/${agentId}/${segment}`, `message segment of "${agentId}"`) ?? '';
       for (const line of text.split('\n')) {
         if (!line) continue;
         try {

@@ -3,10 +3,13 @@ import path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, eventTimestamp, systemClock, sleep } from '../clock.js';
 import { AbortError, errnoCode } from '../errors.js';
-import { asStorageError, listDir } from '../fs/file-io.js';
+import { FileIO, ForeignEntryError, asStorageError, listDir } from '../fs/file-io.js';
 
 /** Events held in memory while the disk is full, at most. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/** Reads log files with the workspace's safe open (no symlink followed, no FIFO waited on). */
+const READER = new FileIO('', 'event-reader');
 import { type EventInput, type TeamEvent, type TeamEventListeners, type TeamEventType, compareEvents, emitTyped } from './types.js';
 
 /** In-process listeners: by event type, or `'*'` for every event. */
@@ -141,13 +144,15 @@ export class EventLog extends EventEmitter<EventLogEvents> {
     const events: TeamEvent[] = [];
     for (const name of listDir(dir)) {
       if (!name.endsWith('.jsonl')) continue;
-      let text: string;
+      let text: string | null;
       try {
-        text = fs.readFileSync(path.join(dir, name), 'utf8');
+        text = READER.readText(path.join(dir, name));
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue;
+        // A folder, symlink or FIFO named like a log: not a log; recover leaves it to a person.
+        if (err instanceof ForeignEntryError) continue;
         throw err;
       }
+      if (text === null) continue;
       parseLines(text, events, options);
     }
     return events.sort(compareEvents) as TeamEvent<K>[];
@@ -206,10 +211,15 @@ export class EventLog extends EventEmitter<EventLogEvents> {
 function readFrom(file: string, offset: number): Buffer {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return Buffer.alloc(0);
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES') return Buffer.alloc(0);
     throw err;
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    return Buffer.alloc(0);
   }
   try {
     const size = fs.fstatSync(fd).size;

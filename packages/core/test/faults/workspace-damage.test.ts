@@ -245,3 +245,23 @@ describe('faults: workers recover by themselves', () => {
     await queue.close();
   });
 });
+
+describe('faults: foreign entries in the other folders (agents/, messages/, events/)', () => {
+  it.each(['folder', 'symlink', 'fifo'] as const)('a %s: the agent list, the inbox and the event log read on', async (kind) => {
+    dir = tempDir('fault-foreign-other-');
+    const { FileBackend, MessageBus, EventLog } = await import('../../src/index.js');
+    const bus = MessageBus.open({ workspace: dir, watch: false });
+    await bus.send({ from: 'cli', to: 'w1', kind: 'text', body: 'hello' });
+    plant(path.join(dir, 'agents', 'w9.json'), kind);
+    plant(path.join(dir, 'messages', 'inbox', 'w1', '0zz-000001-abc-cli.json'), kind);
+    plant(path.join(dir, 'events', 'zz.jsonl'), kind);
+    const messages = await bus.receive('w1');
+    expect(messages.map((m) => m.body)).toEqual(['hello']);
+    await bus.close();
+    const backend = FileBackend.open(dir, { watch: false });
+    expect(await backend.agents.list()).toEqual([]);
+    await backend.close();
+    const events = EventLog.read(path.join(dir, 'events'));
+    expect(events.some((e) => e.type === 'message.sent')).toBe(true);
+  });
+});
