@@ -54,7 +54,8 @@ class PromptCache {
   /** Cache reads and writes for one request. */
   use(body: Json, provider: 'anthropic' | 'openai'): { total: number; read: number; write: number } {
     const blocks = blocksOf(body, provider);
-    const namespace = provider === 'openai' ? String(body['prompt_cache_key'] ?? '') : '';
+    const key = body['prompt_cache_key'];
+    const namespace = provider === 'openai' && typeof key === 'string' ? key : '';
     const hashes: string[] = [];
     const cumulative: number[] = [];
     let hash = createHash('sha256').update(namespace).digest('hex');
