@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentRole, AgentTeam } from '../../src/index.js';
+import { AgentRole, AgentTeam, formatSummary } from '../../src/index.js';
+import { cacheLine } from '../../src/cli/commands/export.js';
 import {
   anthropic,
   cacheSavings,
@@ -184,6 +185,11 @@ describe('prefix-stable agent prompts', () => {
     expect(shared).toContain('"cache_control":{"type":"ephemeral"}');
     expect(summary.usage.total).toMatchObject({ calls: 2, cacheReadTokens: 3000, inputTokens: 3040 });
     expect(summary.usage.total.cacheSavingsUsd).toBeGreaterThan(0);
+    // The run summary and the export say what caching saved.
+    expect(formatSummary(summary, { color: false })).toMatch(/prompt cache +3000 input tokens read from cache \(99%\), 0 written; saved \$0\.0081/);
+    expect(cacheLine({ inputTokens: 3040, cacheReadTokens: 3000, cacheWriteTokens: 0, cacheSavingsUsd: 0.0081 })).toBe(
+      'Prompt caching: 3000 of 3040 input tokens read from cache (99%), 0 written; saved $0.0081',
+    );
   });
 
   it('sends OpenAI requests with one cache key per team and role and a shared system-and-tools prefix', async () => {
