@@ -19,7 +19,7 @@ import {
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
-import { type Attribution, type ExecutableTool, type LanguageModel, redactSecrets, runTools, withUsage } from '../models/index.js';
+import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
 import type { AgentRuntime } from './runtime.js';
@@ -56,6 +56,12 @@ export interface AgentOptions {
   workdir?: boolean | string;
   /** Model/tool round trips per task when tools are available. @default 8 */
   maxSteps?: number;
+  /**
+   * Ask the provider to cache the stable prefix of this agent's calls (system
+   * prompt, tools, and the tool loop's conversation so far); `false` turns it off.
+   * @default true
+   */
+  cache?: boolean;
 }
 
 const sharedLocks = new Map<string, ResourceLocks>();
@@ -508,7 +514,9 @@ export class Agent {
     const attribution = { agentId: this.id, taskId: task.id, teamId: runtime.teamId };
     const track = (model: LanguageModel, extra: Attribution = {}) =>
       withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
-    const model = track(this.model);
+    // Cache hints keyed by team and role, so agents of one role share the provider's cache.
+    const cacheKey = promptCacheKey(runtime.teamId, this.role, this.options.specialty);
+    const model = track(withPromptCache(this.model, { enabled: this.options.cache ?? true, key: cacheKey }));
     return {
       task,
       agentId: this.id,

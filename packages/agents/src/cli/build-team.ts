@@ -35,11 +35,12 @@ export function buildModels(spec: TeamSpec, specDir: string): Map<string, Langua
 
 function modelFrom(ref: ModelRef): LanguageModel {
   if (typeof ref === 'string') return resolveModel(ref);
-  const { spec, latencyMs, failureRate, reviewChangesFirst, baseURL, maxConcurrency, timeoutMs } = ref;
+  const { spec, latencyMs, failureRate, reviewChangesFirst, baseURL, maxConcurrency, timeoutMs, promptCacheKey } = ref;
   return createModel(spec, {
     ...(baseURL ? { baseURL } : {}),
     ...(maxConcurrency ? { maxConcurrency } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(promptCacheKey !== undefined ? { promptCacheKey } : {}),
     offline: {
       ...(latencyMs !== undefined ? { latencyMs } : {}),
       ...(failureRate !== undefined ? { failureRate } : {}),
@@ -133,6 +134,7 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
       ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
       ...(agent.maxTokens ? { maxTokens: agent.maxTokens } : {}),
       ...(agent.system ? { system: agent.system } : {}),
+      ...(agent.cache !== undefined ? { cache: agent.cache } : {}),
     });
   }
   return { team, timeoutMs: spec.timeout === undefined ? undefined : durationMs(spec.timeout) };

@@ -45,6 +45,8 @@ const modelRef = z.union([
       baseURL: z.string().url().optional(),
       maxConcurrency: z.number().int().positive().optional(),
       timeoutMs: timerMs(1).optional(),
+      /** OpenAI-compatible servers: false stops sending prompt_cache_key (for servers that reject it). */
+      promptCacheKey: z.boolean().optional(),
     })
     .strict(),
 ]);
@@ -61,6 +63,8 @@ const agentSchema = z
     temperature: z.number().min(0).max(2).optional(),
     maxTokens: z.number().int().positive().optional(),
     system: z.string().min(1).optional(),
+    /** Prompt caching of this agent's calls (on by default; false turns it off). */
+    cache: z.boolean().optional(),
     // Command agents (docs/command-agents.md): an outside program does the work.
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     preset: z.enum(PRESET_NAMES).optional(),
@@ -270,7 +274,7 @@ function commandAgentProblems(agent: AgentSpec, i: number): string[] {
   if (agent.command !== undefined && agent.preset !== undefined) problems.push(`${where}: give command or preset, not both`);
   if (agent.model !== undefined) problems.push(`${where}.model: a command agent runs its program and has no model; remove model`);
   if (agent.role !== 'worker' && agent.role !== 'specialist') problems.push(`${where}.role: a command agent is a worker or a specialist (got ${agent.role})`);
-  for (const f of ['temperature', 'maxTokens'] as const) if (agent[f] !== undefined) problems.push(`${where}.${f}: a command agent has no model to tune; remove ${f}`);
+  for (const f of ['temperature', 'maxTokens', 'cache'] as const) if (agent[f] !== undefined) problems.push(`${where}.${f}: a command agent has no model to tune; remove ${f}`);
   if (agent.shell && (agent.preset !== undefined || typeof agent.command !== 'string')) problems.push(`${where}.shell: needs command as one string`);
   if (typeof agent.command === 'string' && !agent.shell) {
     try {

@@ -10,7 +10,7 @@ import {
   type HttpModelOptions,
 } from './http-model-options.js';
 import type { JsonSchema } from './json-schema.js';
-import { defaultPriceTable, type PriceTable } from './pricing.js';
+import { defaultPriceTable, pricedUsage, type PriceTable } from './pricing.js';
 import { appendToSystem, jsonInstruction } from './prompt-format.js';
 import { fromSdkError } from './sdk-errors.js';
 import { redactingLogger, redactSecrets, registerUrlSecrets } from './secrets.js';
@@ -24,6 +24,7 @@ import {
   type ModelMessage,
   type StreamEvent,
   type ToolCall,
+  type Usage,
 } from './types.js';
 
 export interface AnthropicModelOptions extends HttpModelOptions {
@@ -34,6 +35,14 @@ export interface AnthropicModelOptions extends HttpModelOptions {
    * @default true
    */
   structuredOutputs?: boolean;
+  /**
+   * Mark the stable prefix of each request with `cache_control` breakpoints so
+   * the server caches it (reads then cost a tenth of the input price). A
+   * request's own `cache: false` turns it off for that call; turn it off here
+   * for gateways that reject `cache_control`.
+   * @default true
+   */
+  promptCaching?: boolean;
 }
 
 const PROVIDER = 'anthropic';
@@ -60,6 +69,7 @@ export class AnthropicModel implements LanguageModel {
   private readonly policy: CallPolicy;
   private readonly prices: PriceTable;
   private readonly structuredOutputs: boolean;
+  private readonly promptCaching: boolean;
 
   constructor(
     readonly model: string,
@@ -75,6 +85,7 @@ export class AnthropicModel implements LanguageModel {
     registerUrlSecrets(this.baseURL);
     this.prices = options.prices ?? defaultPriceTable;
     this.structuredOutputs = options.structuredOutputs ?? true;
+    this.promptCaching = options.promptCaching ?? true;
     this.clientOptions = {
       apiKey,
       baseURL: this.baseURL,
@@ -126,8 +137,7 @@ export class AnthropicModel implements LanguageModel {
     );
     let text = '';
     let model = this.model;
-    let inputTokens = 0;
-    let outputTokens = 0;
+    let usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let stopReason: string | null = null;
     const tools = new Map<number, { id: string; name: string; json: string }>();
 
@@ -135,8 +145,7 @@ export class AnthropicModel implements LanguageModel {
       switch (event.type) {
         case 'message_start':
           model = event.message.model;
-          inputTokens = inputTokensOf(event.message.usage);
-          outputTokens = event.message.usage.output_tokens;
+          usage = usageOf(event.message.usage);
           break;
         case 'content_block_start':
           if (event.content_block.type === 'tool_use') {
@@ -158,8 +167,7 @@ export class AnthropicModel implements LanguageModel {
         case 'message_delta':
           stopReason = event.delta.stop_reason ?? stopReason;
           // message_delta usage is cumulative.
-          outputTokens = event.usage.output_tokens;
-          if (typeof event.usage.input_tokens === 'number') inputTokens = inputTokensOf(event.usage);
+          usage = typeof event.usage.input_tokens === 'number' ? usageOf(event.usage) : { ...usage, outputTokens: event.usage.output_tokens };
           break;
         case 'message_stop':
           yield {
@@ -168,7 +176,7 @@ export class AnthropicModel implements LanguageModel {
               text,
               model,
               stopReason,
-              usage: { inputTokens, outputTokens },
+              usage,
               toolCalls: [...tools.values()].map((tool) => ({ id: tool.id, name: tool.name, ...parseToolArguments(tool.json || '{}') })),
             }),
           };
@@ -197,16 +205,20 @@ export class AnthropicModel implements LanguageModel {
         input_schema: { ...(tool.parameters as Record<string, unknown>), type: 'object' },
       }),
     );
-    return {
+    // Key order puts what is stable first and the conversation last, so the
+    // bytes on the wire share a prefix from call to call as the cache does.
+    const params: Anthropic.MessageCreateParamsNonStreaming = {
       model: this.model,
       max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
-      messages: toAnthropicMessages(request.messages),
-      ...(system ? { system } : {}),
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(outputConfig ? { output_config: outputConfig } : {}),
       ...(tools && tools.length > 0 ? { tools } : {}),
       ...(tools && tools.length > 0 && request.toolChoice ? { tool_choice: toToolChoice(request.toolChoice) } : {}),
-      ...(outputConfig ? { output_config: outputConfig } : {}),
+      ...(system ? { system } : {}),
+      messages: toAnthropicMessages(request.messages),
     };
+    if (this.promptCaching && request.cache !== false) markCachePrefix(params);
+    return params;
   }
 
   private toResponse(message: Anthropic.Message): GenerateResponse {
@@ -222,7 +234,7 @@ export class AnthropicModel implements LanguageModel {
       text,
       model: message.model,
       stopReason: message.stop_reason,
-      usage: { inputTokens: inputTokensOf(message.usage), outputTokens: message.usage.output_tokens },
+      usage: usageOf(message.usage),
       toolCalls,
     });
   }
@@ -231,7 +243,7 @@ export class AnthropicModel implements LanguageModel {
     text: string;
     model: string;
     stopReason: string | null;
-    usage: { inputTokens: number; outputTokens: number };
+    usage: Usage;
     toolCalls: ToolCall[];
   }): GenerateResponse {
     return {
@@ -241,19 +253,64 @@ export class AnthropicModel implements LanguageModel {
       model: parts.model,
       provider: PROVIDER,
       finishReason: toFinishReason(parts.stopReason),
-      costUsd: this.prices.costOf(parts.model, parts.usage) ?? this.prices.costOf(this.model, parts.usage),
+      ...pricedUsage(this.prices, [parts.model, this.model], parts.usage),
     };
   }
 }
 
-/** Input tokens including prompt-cache writes and reads, so totals and budgets count everything sent. */
-function inputTokensOf(usage: {
+/**
+ * Input tokens including prompt-cache writes and reads, so totals and budgets
+ * count everything sent; the cached parts are kept apart for pricing.
+ */
+function usageOf(usage: {
   input_tokens?: number | null;
+  output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
-}): number {
-  return (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+}): Usage {
+  const read = usage.cache_read_input_tokens ?? 0;
+  const write = usage.cache_creation_input_tokens ?? 0;
+  return {
+    inputTokens: (usage.input_tokens ?? 0) + write + read,
+    outputTokens: usage.output_tokens ?? 0,
+    ...(read > 0 ? { cacheReadTokens: read } : {}),
+    ...(write > 0 ? { cacheWriteTokens: write } : {}),
+  };
 }
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/**
+ * Puts `cache_control` breakpoints on the stable prefix, in the order the
+ * server reads a request (tools, system, messages), within its limit of four:
+ * the system prompt (which caches the tools too) or, without one, the last
+ * tool; and in a tool loop (a request with tools) the end of the conversation
+ * so far plus the end of the previous user turn, so the next step reads all
+ * of it back and a step that adds many blocks still finds the last entry.
+ */
+export function markCachePrefix(params: Anthropic.MessageCreateParamsNonStreaming): void {
+  if (typeof params.system === 'string' && params.system !== '') {
+    params.system = [{ type: 'text', text: params.system, cache_control: EPHEMERAL }];
+  } else if (params.tools && params.tools.length > 0) {
+    const last = params.tools.length - 1;
+    params.tools = params.tools.map((tool, i) => (i === last ? { ...tool, cache_control: EPHEMERAL } : tool));
+  }
+  if (!params.tools || params.tools.length === 0) return;
+  // Walk back over the user turns (tool results travel in user turns): the last one, then the one before.
+  // With the one above that makes three breakpoints; the server allows four.
+  let marked = 0;
+  for (let i = params.messages.length - 1; i >= 0 && marked < 2; i--) {
+    const message = params.messages[i] as Anthropic.MessageParam;
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    const blocks = message.content;
+    const index = blocks.length - 1;
+    const block = blocks[index];
+    if (!block || (block.type === 'text' && block.text === '')) continue;
+    blocks[index] = { ...block, cache_control: EPHEMERAL } as Anthropic.ContentBlockParam;
+    marked++;
+  }
+}
+
 
 /** The SDK's own timer gets a little slack so ours, which knows the reason, fires first. */
 function sdkTimeout(remainingMs: number): number {

@@ -50,7 +50,8 @@ export { ConcurrencyLimiter, sharedLimiter } from './concurrency-limiter.js';
 export { DEFAULT_MAX_RETRIES, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry-policy.js';
 export type { RetryInfo } from './call-runner.js';
 
-export { costOf, DEFAULT_PRICES, defaultPriceTable, PriceTable, priceKey, type ModelPrice } from './pricing.js';
+export { cacheSavings, costOf, DEFAULT_PRICES, defaultPriceTable, PriceTable, priceKey, priceUsage, type ModelPrice } from './pricing.js';
+export { promptCacheKey, withPromptCache, type PromptCacheOptions } from './prompt-cache.js';
 export {
   Budget,
   layerProposerKey,

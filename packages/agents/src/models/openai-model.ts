@@ -9,7 +9,7 @@ import {
   resolveLimiter,
   type HttpModelOptions,
 } from './http-model-options.js';
-import { defaultPriceTable, type PriceTable } from './pricing.js';
+import { defaultPriceTable, pricedUsage, type PriceTable } from './pricing.js';
 import { appendToSystem, estimateRequestTokens, estimateTokens, jsonInstruction } from './prompt-format.js';
 import { fromSdkError } from './sdk-errors.js';
 import { redactingLogger, redactSecrets, registerUrlSecrets } from './secrets.js';
@@ -50,6 +50,13 @@ export interface OpenAIModelOptions extends HttpModelOptions {
    * @default 'max_completion_tokens' for api.openai.com, 'max_tokens' for other base URLs
    */
   maxTokensParam?: 'max_completion_tokens' | 'max_tokens';
+  /**
+   * Send the request's `cacheKey` (agents use "<team>:<role>") as
+   * `prompt_cache_key`, which steers requests sharing a prefix to the same
+   * cache. Turn off for compatible servers that reject unknown parameters.
+   * @default true
+   */
+  promptCacheKey?: boolean;
   /** OpenAI organization id. @default OPENAI_ORG_ID from `env` */
   organization?: string;
   /** OpenAI project id. @default OPENAI_PROJECT_ID from `env` */
@@ -84,6 +91,7 @@ export class OpenAIModel implements LanguageModel {
   private readonly jsonMode: NonNullable<OpenAIModelOptions['jsonMode']>;
   private readonly strictJsonSchema: boolean;
   private readonly maxTokensParam: NonNullable<OpenAIModelOptions['maxTokensParam']>;
+  private readonly promptCacheKey: boolean;
 
   constructor(
     readonly model: string,
@@ -103,6 +111,7 @@ export class OpenAIModel implements LanguageModel {
     this.jsonMode = options.jsonMode ?? 'json_schema';
     this.strictJsonSchema = options.strictJsonSchema ?? false;
     this.maxTokensParam = options.maxTokensParam ?? (official ? 'max_completion_tokens' : 'max_tokens');
+    this.promptCacheKey = options.promptCacheKey ?? true;
     const organization = options.organization ?? env['OPENAI_ORG_ID'];
     const project = options.project ?? env['OPENAI_PROJECT_ID'];
     this.clientOptions = {
@@ -166,7 +175,7 @@ export class OpenAIModel implements LanguageModel {
 
     for await (const chunk of chunks) {
       if (chunk.model) model = chunk.model;
-      if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+      if (chunk.usage) usage = usageOf(chunk.usage);
       const choice = chunk.choices[0];
       if (!choice) continue;
       const delta = choice.delta;
@@ -219,15 +228,19 @@ export class OpenAIModel implements LanguageModel {
       }),
     );
     const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
+    const cacheKey = this.promptCacheKey && request.cache !== false ? request.cacheKey : undefined;
+    // Key order puts what is stable first and the conversation last, so the
+    // bytes on the wire share a prefix from call to call as the cache does.
     return {
       model: this.model,
-      messages,
       ...(this.maxTokensParam === 'max_tokens' ? { max_tokens: maxTokens } : { max_completion_tokens: maxTokens }),
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.seed === undefined ? {} : { seed: request.seed }),
+      ...(responseFormat ? { response_format: responseFormat } : {}),
+      ...(cacheKey ? { prompt_cache_key: cacheKey } : {}),
       ...(tools && tools.length > 0 ? { tools } : {}),
       ...(tools && tools.length > 0 && request.toolChoice ? { tool_choice: toToolChoice(request.toolChoice) } : {}),
-      ...(responseFormat ? { response_format: responseFormat } : {}),
+      messages,
     };
   }
 
@@ -241,9 +254,7 @@ export class OpenAIModel implements LanguageModel {
       }
     }
     const text = message?.content ?? message?.refusal ?? '';
-    const usage = completion.usage
-      ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens }
-      : estimateUsage(request, text);
+    const usage = completion.usage ? usageOf(completion.usage) : estimateUsage(request, text);
     return this.finish({
       text,
       model: completion.model || this.model,
@@ -261,7 +272,7 @@ export class OpenAIModel implements LanguageModel {
       model: parts.model,
       provider: PROVIDER,
       finishReason: toFinishReason(parts.finish, parts.toolCalls.length > 0),
-      costUsd: this.prices.costOf(parts.model, parts.usage) ?? this.prices.costOf(this.model, parts.usage),
+      ...pricedUsage(this.prices, [parts.model, this.model], parts.usage),
     };
   }
 }
@@ -272,6 +283,12 @@ function isOfficialOpenAI(baseURL: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Input tokens with the cached part (`prompt_tokens_details.cached_tokens`) kept apart for pricing. */
+function usageOf(usage: OpenAI.Completions.CompletionUsage): Usage {
+  const read = usage.prompt_tokens_details?.cached_tokens ?? 0;
+  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens, ...(read > 0 ? { cacheReadTokens: read } : {}) };
 }
 
 /** Some compatible servers send no usage at all; an estimate keeps budgets meaningful. */

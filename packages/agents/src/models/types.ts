@@ -91,11 +91,29 @@ export interface GenerateRequest {
   /** Attribution for usage accounting. */
   attribution?: Attribution;
   seed?: number;
+  /**
+   * Ask the provider to cache the stable prefix of this request (Anthropic:
+   * `cache_control` breakpoints; OpenAI: `prompt_cache_key`). Agents set it from
+   * their `cache` option.
+   * @default true
+   */
+  cache?: boolean;
+  /**
+   * Groups requests that share a prefix, for providers that route by it
+   * (OpenAI's `prompt_cache_key`). Agents use "<team>:<role>" so agents of one
+   * role share it. @default none
+   */
+  cacheKey?: string;
 }
 
 export interface Usage {
+  /** Every input token sent, cached or not (budgets count them all). */
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`: read from the provider's prompt cache (billed at the cache-read price). Absent when none. */
+  cacheReadTokens?: number;
+  /** Of `inputTokens`: written to the provider's prompt cache (Anthropic bills these above the input price). Absent when none. */
+  cacheWriteTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
@@ -110,6 +128,12 @@ export interface GenerateResponse {
   finishReason: FinishReason;
   /** Cost of this call in USD, or null when no price is known for the model. */
   costUsd: number | null;
+  /**
+   * What prompt caching saved on this call in USD: its cost with every input
+   * token at the plain input price, minus `costUsd` (negative when cache writes
+   * cost more than reads saved). Absent when nothing was cached or the model is unpriced.
+   */
+  cacheSavingsUsd?: number;
   /** Set when the response was replayed from a recording ({@link withCache}) rather than generated now. */
   cached?: boolean;
 }

@@ -14,6 +14,8 @@ export interface UsageRecord {
   attribution: Attribution;
   usage: Usage;
   costUsd: number | null;
+  /** What prompt caching saved on this call in USD; absent or 0 when nothing was cached or the model is unpriced. */
+  cacheSavingsUsd?: number;
   durationMs: number;
   /** Epoch ms when the call finished. */
   at: number;
@@ -30,6 +32,12 @@ export interface UsageTotals {
   costUsd: number;
   /** Calls whose model has no price: their cost is not in `costUsd`. */
   unpricedCalls: number;
+  /** Of `inputTokens`: read from the providers' prompt caches. */
+  cacheReadTokens: number;
+  /** Of `inputTokens`: written to the providers' prompt caches. */
+  cacheWriteTokens: number;
+  /** What prompt caching saved, in USD, over priced calls (see {@link GenerateResponse.cacheSavingsUsd}). */
+  cacheSavingsUsd: number;
 }
 
 /** Keeps only records whose attribution has every given field. */
@@ -42,7 +50,7 @@ export interface BudgetLimits {
 }
 
 function emptyTotals(): UsageTotals {
-  return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
+  return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheSavingsUsd: 0 };
 }
 
 function add(totals: UsageTotals, record: UsageRecord): void {
@@ -52,6 +60,9 @@ function add(totals: UsageTotals, record: UsageRecord): void {
   totals.totalTokens += record.usage.inputTokens + record.usage.outputTokens;
   if (record.costUsd === null) totals.unpricedCalls++;
   else totals.costUsd = Math.round((totals.costUsd + record.costUsd) * 1e9) / 1e9;
+  totals.cacheReadTokens += record.usage.cacheReadTokens ?? 0;
+  totals.cacheWriteTokens += record.usage.cacheWriteTokens ?? 0;
+  if (record.cacheSavingsUsd) totals.cacheSavingsUsd = Math.round((totals.cacheSavingsUsd + record.cacheSavingsUsd) * 1e9) / 1e9;
 }
 
 /**
@@ -260,6 +271,7 @@ export function withUsage(model: LanguageModel, tracker: UsageTracker, options: 
       attribution,
       usage: { ...response.usage },
       costUsd: response.costUsd,
+      ...(response.cacheSavingsUsd === undefined ? {} : { cacheSavingsUsd: response.cacheSavingsUsd }),
       durationMs: Date.now() - started,
       at: Date.now(),
       cached: response.cached === true,

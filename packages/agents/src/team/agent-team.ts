@@ -181,6 +181,9 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
         purpose: record.purpose,
         inputTokens: record.usage.inputTokens,
         outputTokens: record.usage.outputTokens,
+        ...(record.usage.cacheReadTokens ? { cacheReadTokens: record.usage.cacheReadTokens } : {}),
+        ...(record.usage.cacheWriteTokens ? { cacheWriteTokens: record.usage.cacheWriteTokens } : {}),
+        ...(record.cacheSavingsUsd ? { cacheSavingsUsd: record.cacheSavingsUsd } : {}),
         costUsd: record.costUsd,
         durationMs: record.durationMs,
       });

@@ -43,6 +43,11 @@ declare module '@agent-team/core' {
       purpose?: string;
       inputTokens: number;
       outputTokens: number;
+      /** Of inputTokens: read from / written to the provider's prompt cache (absent when none). */
+      cacheReadTokens?: number;
+      cacheWriteTokens?: number;
+      /** USD prompt caching saved on this call (absent when nothing was cached). */
+      cacheSavingsUsd?: number;
       costUsd: number | null;
       durationMs: number;
     };

@@ -179,6 +179,14 @@ export function formatSummary(summary: RunSummary, options: { color?: boolean; r
     `${u.calls} calls, ${u.inputTokens} in + ${u.outputTokens} out tokens, $${u.costUsd.toFixed(4)}${u.unpricedCalls ? ` (${u.unpricedCalls} unpriced)` : ''}`;
   for (const [agent, u] of Object.entries(summary.usage.byAgent)) lines.push(`  ${agent.padEnd(16)} ${fmt(u)}`);
   lines.push(`  ${'total'.padEnd(16)} ${fmt(summary.usage.total)}`);
+  const t = summary.usage.total;
+  // Totals recorded before prompt caching was counted have no cache fields.
+  if ((t.cacheReadTokens ?? 0) > 0 || (t.cacheWriteTokens ?? 0) > 0) {
+    const share = t.inputTokens > 0 ? Math.round((100 * (t.cacheReadTokens ?? 0)) / t.inputTokens) : 0;
+    lines.push(
+      `  ${'prompt cache'.padEnd(16)} ${t.cacheReadTokens ?? 0} input tokens read from cache (${share}%), ${t.cacheWriteTokens ?? 0} written; saved $${(t.cacheSavingsUsd ?? 0).toFixed(4)}`,
+    );
+  }
   if (summary.budget) lines.push('', c.yellow(`Budget: ${summary.budget.reason}`));
   return lines.join('\n');
 }

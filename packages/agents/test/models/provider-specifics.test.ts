@@ -108,7 +108,7 @@ describe('anthropic specifics', () => {
     };
     server.reply(reply);
     const response = await anthropicKit.model(server, { logger: quiet }).generate(ask('hi'));
-    expect(response.usage).toEqual({ inputTokens: 1110, outputTokens: 4 });
+    expect(response.usage).toEqual({ inputTokens: 1110, outputTokens: 4, cacheReadTokens: 1000, cacheWriteTokens: 100 });
   });
 });
 

@@ -8,6 +8,11 @@ interface UsageRow {
   outputTokens: number;
   costUsd: number;
   unpricedCalls: number;
+  /** Of inputTokens: read from and written to the providers' prompt caches. */
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** USD prompt caching saved. */
+  cacheSavingsUsd: number;
 }
 
 export interface RunReport {
@@ -20,7 +25,7 @@ export interface RunReport {
   usage: { total: UsageRow; byAgent: Record<string, UsageRow>; byTask: Record<string, UsageRow>; byModel: Record<string, UsageRow> };
 }
 
-const empty = (): UsageRow => ({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0 });
+const empty = (): UsageRow => ({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, unpricedCalls: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheSavingsUsd: 0 });
 
 function addCall(row: UsageRow, e: TeamEvent<'model.call'>): void {
   row.calls += 1;
@@ -28,6 +33,9 @@ function addCall(row: UsageRow, e: TeamEvent<'model.call'>): void {
   row.outputTokens += Number(e.outputTokens ?? 0);
   if (typeof e.costUsd === 'number') row.costUsd = Math.round((row.costUsd + e.costUsd) * 1e9) / 1e9;
   else row.unpricedCalls += 1;
+  row.cacheReadTokens += Number(e.cacheReadTokens ?? 0);
+  row.cacheWriteTokens += Number(e.cacheWriteTokens ?? 0);
+  if (typeof e.cacheSavingsUsd === 'number') row.cacheSavingsUsd = Math.round((row.cacheSavingsUsd + e.cacheSavingsUsd) * 1e9) / 1e9;
 }
 
 export async function buildReport(backend: Backend): Promise<RunReport> {
@@ -70,6 +78,13 @@ function fence(value: unknown): string {
   return `\`\`\`${typeof value === 'string' ? 'text' : 'json'}\n${text.replace(/```/g, '`\u200b``')}\n\`\`\``;
 }
 
+/** "Prompt caching: ..." for rows with cache activity, else undefined. */
+export function cacheLine(u: Pick<UsageRow, 'inputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'cacheSavingsUsd'>): string | undefined {
+  if (u.cacheReadTokens === 0 && u.cacheWriteTokens === 0) return undefined;
+  const share = u.inputTokens > 0 ? Math.round((100 * u.cacheReadTokens) / u.inputTokens) : 0;
+  return `Prompt caching: ${u.cacheReadTokens} of ${u.inputTokens} input tokens read from cache (${share}%), ${u.cacheWriteTokens} written; saved $${u.cacheSavingsUsd.toFixed(4)}`;
+}
+
 export function reportMarkdown(r: RunReport): string {
   const money = (u: UsageRow) => `$${u.costUsd.toFixed(4)}${u.unpricedCalls ? ` (+${u.unpricedCalls} unpriced)` : ''}`;
   const lines = [`# agent-team report`, '', `Workspace: \`${r.location}\`  `, `Generated: ${r.generatedAt}`, ''];
@@ -91,6 +106,8 @@ export function reportMarkdown(r: RunReport): string {
   for (const [agent, u] of Object.entries(r.usage.byAgent)) lines.push(`| ${md(agent)} | ${u.calls} | ${u.inputTokens} | ${u.outputTokens} | ${money(u)} |`);
   const t = r.usage.total;
   lines.push(`| **total** | ${t.calls} | ${t.inputTokens} | ${t.outputTokens} | ${money(t)} |`, '');
+  const caching = cacheLine(t);
+  if (caching) lines.push(caching, '');
   return lines.join('\n');
 }
 

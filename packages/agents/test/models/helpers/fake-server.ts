@@ -8,6 +8,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body (or the raw text if it was not JSON). */
   body: Record<string, unknown>;
+  /** The body exactly as sent. */
+  text: string;
   /** performance.now() when the request arrived. */
   at: number;
 }
@@ -81,7 +83,7 @@ export class FakeServer {
     } catch {
       body = { raw: text };
     }
-    const request: RecordedRequest = { method, url, headers, body, at: performance.now() };
+    const request: RecordedRequest = { method, url, headers, body, text, at: performance.now() };
     const index = this.requests.length;
     this.requests.push(request);
     this.inFlight++;

@@ -10,8 +10,31 @@ import type { FakeServer, RecordedRequest, Reply, SseEvent } from './fake-server
 export const SECRET = 'sk-test-SECRET-123';
 
 export interface WireUsage {
+  /** Input tokens billed at the plain price (Anthropic) or all input tokens (OpenAI). */
   input: number;
   output: number;
+  /** Read from the prompt cache. */
+  cacheRead?: number;
+  /** Written to the prompt cache (Anthropic only). */
+  cacheWrite?: number;
+}
+
+function anthropicUsage(usage: WireUsage): Json {
+  return {
+    input_tokens: usage.input,
+    output_tokens: usage.output,
+    ...(usage.cacheRead === undefined ? {} : { cache_read_input_tokens: usage.cacheRead }),
+    ...(usage.cacheWrite === undefined ? {} : { cache_creation_input_tokens: usage.cacheWrite }),
+  };
+}
+
+function openaiUsage(usage: WireUsage): Json {
+  return {
+    prompt_tokens: usage.input,
+    completion_tokens: usage.output,
+    total_tokens: usage.input + usage.output,
+    ...(usage.cacheRead === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cacheRead } }),
+  };
 }
 
 export interface WireToolCall {
@@ -73,7 +96,7 @@ export const anthropicKit: ProviderKit = {
         content: [{ type: 'text', text }],
         stop_reason: 'end_turn',
         stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: usage.output },
+        usage: anthropicUsage(usage),
       },
       headers: { 'request-id': 'req_fake_1' },
     };
@@ -92,7 +115,7 @@ export const anthropicKit: ProviderKit = {
         ],
         stop_reason: 'tool_use',
         stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: usage.output },
+        usage: anthropicUsage(usage),
       },
     };
   },
@@ -110,7 +133,7 @@ export const anthropicKit: ProviderKit = {
             model: 'claude-sonnet-4-6',
             stop_reason: null,
             stop_sequence: null,
-            usage: { input_tokens: usage.input, output_tokens: 1 },
+            usage: { ...anthropicUsage(usage), output_tokens: 1 },
           },
         },
       },
@@ -214,7 +237,7 @@ function completion(message: Json, finish: string, usage: WireUsage): Json {
     created: 1_700_000_000,
     model: 'gpt-4.1-mini-2025-04-14',
     choices: [{ index: 0, message: { refusal: null, ...message }, finish_reason: finish, logprobs: null }],
-    usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+    usage: openaiUsage(usage),
   };
 }
 
@@ -235,7 +258,7 @@ function usageChunk(usage: WireUsage): Json {
     created: 1_700_000_000,
     model: 'gpt-4.1-mini-2025-04-14',
     choices: [],
-    usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+    usage: openaiUsage(usage),
   };
 }
 
