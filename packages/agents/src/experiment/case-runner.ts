@@ -17,7 +17,8 @@ import {
 } from '../models/index.js';
 import { asText } from '../agent/prompts.js';
 import type { RunSummary } from '../team/summary.js';
-import { type AxisValue, type CaseSpec, type ScorerSpec, specForCase } from './matrix.js';
+import { specForCase } from './case-input.js';
+import type { AxisValue, CaseSpec, ScorerSpec } from './matrix.js';
 import { type ScoreResult, type ScoredView, jsonOf, scoreCase } from './scorers.js';
 
 /** Everything a process needs to run one case of one cell: carried in the case task's metadata. */

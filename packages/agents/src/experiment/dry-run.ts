@@ -1,6 +1,7 @@
 import type { AgentSpec, TeamSpec } from '../cli/spec.js';
 import { costOf } from '../models/index.js';
-import { type CaseSpec, type Matrix, specForCase } from './matrix.js';
+import { specForCase } from './case-input.js';
+import type { CaseSpec, Matrix } from './matrix.js';
 
 /** What a run would do, before it spends anything. */
 export interface ExperimentPlan {

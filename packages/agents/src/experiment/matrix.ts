@@ -4,6 +4,8 @@ import { ID_PATTERN, ValidationError } from '@agent-team/core';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { type TeamSpec, SpecError, loadSpec, validateSpec } from '../cli/spec.js';
+import { specForCase } from './case-input.js';
+import { MatrixError } from './errors.js';
 
 /**
  * The experiment matrix file: a team spec, a set of cases, axes whose every
@@ -125,16 +127,6 @@ export interface Matrix {
   cache: { mode: 'off' | 'record' | 'replay' | 'auto'; dir: string } | null;
   workspace?: string;
   leaseMs: number;
-}
-
-/** A matrix file that cannot be used: names the file, the field and the problem. */
-export class MatrixError extends ValidationError {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`${file} is not a valid experiment matrix:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
 }
 
 /** Paths the experiment itself decides: a cell may not override them. */
@@ -346,18 +338,6 @@ function loadCases(source: string | unknown[], baseDir: string, problems: string
 
 function caseKind(c: CaseSpec): string {
   return c.goal !== undefined ? 'goal' : c.task !== undefined ? 'task' : c.tasks !== undefined ? 'tasks' : 'moa';
-}
-
-/** The spec a case runs: the cell's spec with the case's input as the work to do. */
-export function specForCase(cellSpec: TeamSpec, c: CaseSpec): TeamSpec {
-  const { goal: _g, tasks: _t, moa, ...rest } = cellSpec;
-  if (c.goal !== undefined) return { ...rest, goal: c.goal };
-  if (c.task !== undefined) return { ...rest, tasks: [{ id: 'case', description: c.task }] };
-  if (c.tasks !== undefined) return { ...rest, tasks: c.tasks as TeamSpec['tasks'] };
-  // A moa case: the spec's first moa entry is the template (proposers, aggregator, mode), the case gives the prompt.
-  const template = moa?.[0] ?? { prompt: '', proposers: { samples: 3 } };
-  const { dependencies: _d, ...kept } = template;
-  return { ...rest, moa: [{ ...kept, id: 'case', prompt: c.moa as string }] };
 }
 
 // ------------------------------------------------------------ override paths

@@ -122,6 +122,7 @@ export function caseTasks(matrix: Matrix, dir: string, options: Pick<ExperimentO
         idempotencyKey: `experiment:${matrix.name}:${cell.id}:${c.id}`,
         // A case that errors is an outcome (failure "error"), not a retry; only a lost process's case runs again.
         maxAttempts: 5,
+        leaseMs: matrix.leaseMs,
         metadata: { experiment: meta },
       });
     }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerModel, unregisterModel } from '../../src/agent/model-registry.js';
-import { MatrixError, loadMatrix, runExperiment, wilsonInterval, type ExperimentSummary } from '../../src/index.js';
+import { MatrixError, runExperiment, wilsonInterval, type ExperimentSummary } from '../../src/index.js';
+import { loadMatrix } from '../../src/experiment/matrix.js';
 import { fromFunction } from '../../src/models/index.js';
 import { tempDir } from '../helpers.js';
 
@@ -53,13 +54,22 @@ beforeAll(() => {
   registerModel('scripted:good', scripted('good'));
   registerModel('scripted:bad', scripted('bad'));
 });
+const dirs: string[] = [];
+function newDir(): string {
+  const dir = tempDir('exp-');
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 afterAll(() => {
   for (const n of ['scripted:good', 'scripted:bad', 'scripted:judge']) unregisterModel(n);
 });
 
 describe('runExperiment', () => {
   it('runs a 2 x 2 matrix with the exact pass rates, intervals and paired tests', async () => {
-    const dir = tempDir('exp-');
+    const dir = newDir();
     write(dir, { 'team.yaml': SPEC, 'cases.jsonl': CASES, 'm.yaml': matrix('cache: { mode: record, dir: ./cache }\n') });
     const { summary, outcomes, resultsDir } = await runExperiment(path.join(dir, 'm.yaml'));
     expect(summary.status).toBe('complete');
@@ -115,7 +125,7 @@ describe('runExperiment', () => {
         return JSON.stringify({ pass, score: pass ? 1 : 0, reason: pass ? 'names the answer' : 'no answer' });
       }, { id: 'scripted:judge' }),
     );
-    const dir = tempDir('exp-');
+    const dir = newDir();
     write(dir, {
       'team.yaml': SPEC,
       'cases.jsonl': CASES,
@@ -138,7 +148,7 @@ score:
   });
 
   it('a budget stops the run and the cells so far are reported as partial', async () => {
-    const dir = tempDir('exp-');
+    const dir = newDir();
     write(dir, {
       'team.yaml': SPEC,
       'cases.jsonl': CASES,
@@ -163,7 +173,7 @@ budget: { maxTokens: 300 }
   });
 
   it('refuses bad matrix files, naming the field', () => {
-    const dir = tempDir('exp-');
+    const dir = newDir();
     write(dir, { 'team.yaml': SPEC, 'cases.jsonl': CASES });
     const problems = (text: string, cases = CASES): string => {
       write(dir, { 'bad.yaml': text, 'cases.jsonl': cases });
