@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileBackend, type TaskInput, type TaskRecord, ValidationError } from '@agent-team/core';
@@ -115,11 +116,14 @@ export function caseTasks(matrix: Matrix, dir: string, options: Pick<ExperimentO
         cache: matrix.cache && mode && mode !== 'off' ? { mode, dir: path.join(matrix.cache.dir, cell.id) } : null,
         runDir: path.join(dir, 'runs', cell.id, c.id),
       };
+      // The id and key carry a digest of everything the case runs with: edit the spec, a scorer or
+      // the case, and a resumed run runs it again instead of keeping an outcome of something else.
+      const version = createHash('sha256').update(JSON.stringify(meta)).digest('hex').slice(0, 8);
       inputs.push({
-        id: `k${cellIndex + 1}-${c.id}`,
+        id: `k${cellIndex + 1}-${c.id}-${version}`,
         type: CASE_TASK_TYPE,
         description: `Experiment ${matrix.name}: case "${c.id}" in cell ${cell.id}`,
-        idempotencyKey: `experiment:${matrix.name}:${cell.id}:${c.id}`,
+        idempotencyKey: `experiment:${matrix.name}:${cell.id}:${c.id}:${version}`,
         // A case that errors is an outcome (failure "error"), not a retry; only a lost process's case runs again.
         maxAttempts: 5,
         leaseMs: matrix.leaseMs,

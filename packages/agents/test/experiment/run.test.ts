@@ -111,6 +111,12 @@ describe('runExperiment', () => {
     const again = await runExperiment(path.join(dir, 'm.yaml'));
     expect(calls).toEqual(before);
     expect(again.summary).toEqual(summary);
+
+    // Edit one case: a resumed run runs that case again in every cell, and only it.
+    write(dir, { 'cases.jsonl': CASES.replace('"expected":"A5"', '"expected":"wrong 5"') });
+    const edited = await runExperiment(path.join(dir, 'm.yaml'));
+    expect(calls.good + calls.bad - before.good - before.bad).toBe(4);
+    expect(edited.summary.cells.map((c) => c.passed)).toEqual([5, 4, 3, 2]);
   });
 
   it('a judge scorer asks a scripted model with the rubric and the answer', async () => {
