@@ -15,7 +15,6 @@ import {
   type Workspace,
   assertValidId,
   emitTyped,
-  isFinal,
   openBackend,
 } from '@agent-team/core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +37,7 @@ import { LeadAgent } from '../roles/lead.js';
 import { ReviewerAgent } from '../roles/reviewer.js';
 import { SpecialistAgent } from '../roles/specialist.js';
 import { WorkerAgent } from '../roles/worker.js';
-import { type RunStatus, type RunSummary, type TaskOutcome, taskOutcome } from './summary.js';
+import { type RunStatus, type RunSummary, buildRunSummary } from './summary.js';
 
 export interface AgentTeamOptions {
   /** The workspace folder (or an open Workspace). @default './workspace' */
@@ -342,7 +341,24 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
         }
       }
       const final = ending as { status: RunStatus | 'idle'; reason: string } | null;
-      const summary = await this.summarize(final ?? { status: 'idle', reason: 'finished' }, startedAt, released);
+      const toRecord = (map: Map<string, UsageTotals>, keep: (key: string) => boolean) =>
+        Object.fromEntries([...map].filter(([key]) => keep(key)));
+      const records = await this.queue.list();
+      const taskIds = new Set(records.map((r) => r.id));
+      const summary = buildRunSummary({
+        ending: final ?? { status: 'idle', reason: 'finished' },
+        startedAt,
+        released,
+        records,
+        counts: await this.queue.counts(),
+        takers: (task) => [...this.agents.values()].some((a) => accepts(a, task)),
+        usage: {
+          total: this.usage.total({ teamId: this.teamId }),
+          byAgent: toRecord(this.usage.byAgent(), (id) => this.agents.has(id)),
+          byTask: toRecord(this.usage.byTask(), (id) => taskIds.has(id)),
+        },
+        budgetReason: this.budget?.reason() ?? null,
+      });
       this.backend.events.append({ type: 'team.finished', teamId: this.teamId, status: summary.status, reason: summary.reason });
       return summary;
     } finally {
@@ -411,86 +427,6 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       if (input.id !== undefined && (await this.queue.get(input.id))) continue;
       // The idempotency key makes this safe even if the id check raced with the worker.
       await this.runtime.taskAdded(await this.queue.add(input));
-    }
-  }
-
-  private async summarize(
-    ending: { status: RunStatus | 'idle'; reason: string },
-    startedAt: number,
-    released: RunSummary['released'],
-  ): Promise<RunSummary> {
-    const records = await this.queue.list();
-    const counts = await this.queue.counts();
-    const byId = new Map(records.map((r) => [r.id, r]));
-    const tasks: TaskOutcome[] = records.map((r) => taskOutcome(r, isFinal(r.status) ? undefined : this.whyUnfinished(r, byId, ending)));
-    const unfinished = records.filter((r) => !isFinal(r.status)).length;
-    const failed = counts.failed;
-    let status: RunStatus;
-    let reason = ending.reason;
-    if (ending.status !== 'idle') {
-      status = ending.status;
-    } else if (unfinished > 0) {
-      status = 'stalled';
-      reason = `${unfinished} task${unfinished === 1 ? '' : 's'} could not run: no agent on the team can take them (or what they wait for)`;
-    } else if (failed + counts.blocked + counts.cancelled > 0) {
-      status = 'failed';
-      reason = `${failed} failed, ${counts.blocked} blocked, ${counts.cancelled} cancelled of ${counts.total}`;
-    } else {
-      status = 'completed';
-      reason = `all ${counts.total} tasks completed`;
-    }
-    const toRecord = (map: Map<string, UsageTotals>, keep: (key: string) => boolean) =>
-      Object.fromEntries([...map].filter(([key]) => keep(key)));
-    const taskIds = new Set(records.map((r) => r.id));
-    const budgetReason = this.budget?.reason();
-    return {
-      status,
-      reason,
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date().toISOString(),
-      durationMs: Date.now() - startedAt,
-      total: counts.total,
-      completed: counts.completed,
-      failed,
-      blocked: counts.blocked,
-      cancelled: counts.cancelled,
-      unfinished,
-      counts,
-      tasks,
-      released,
-      usage: {
-        total: this.usage.total({ teamId: this.teamId }),
-        byAgent: toRecord(this.usage.byAgent(), (id) => this.agents.has(id)),
-        byTask: toRecord(this.usage.byTask(), (id) => taskIds.has(id)),
-      },
-      budget: budgetReason ? { reason: budgetReason } : null,
-    };
-  }
-
-  private whyUnfinished(task: TaskRecord, byId: Map<string, TaskRecord>, ending: { status: string; reason: string }): string {
-    const cutShort = ending.status !== 'idle' ? ` (${ending.reason})` : '';
-    switch (task.status) {
-      case 'pending': {
-        const waiting = task.dependencies.filter((d) => !isFinal(byId.get(d)?.status ?? 'completed'));
-        return `waiting for ${waiting.map((d) => `"${d}" (${byId.get(d)?.status ?? 'missing'})`).join(', ') || 'its dependencies'}${cutShort}`;
-      }
-      case 'ready': {
-        const takers = [...this.agents.values()].filter((a) => accepts(a, task));
-        if (takers.length === 0) {
-          return `no agent on the team takes ${task.type} tasks${task.requires ? ` requiring "${task.requires}"` : ''}`;
-        }
-        return `not started${cutShort}`;
-      }
-      case 'review':
-        return [...this.agents.values()].some((a) => accepts(a, { type: 'review', requires: (task.metadata.reviewRequires as string) ?? null }))
-          ? `waiting for review${cutShort}`
-          : 'waiting for review, but the team has no reviewer';
-      case 'claimed':
-        return `held by ${task.owner ?? 'another process'}${cutShort}`;
-      case 'delayed':
-        return `retry scheduled${task.notBefore ? ` for ${new Date(task.notBefore).toISOString()}` : ''}${cutShort}`;
-      default:
-        return ending.reason;
     }
   }
 

@@ -1,5 +1,5 @@
 import { styleText } from 'node:util';
-import type { TaskCounts, TaskRecord, TaskStatus } from '@agent-team/core';
+import { type TaskCounts, type TaskRecord, type TaskStatus, isFinal } from '@agent-team/core';
 import type { UsageTotals } from '../models/index.js';
 import { asText } from '../agent/prompts.js';
 
@@ -66,6 +66,89 @@ export function taskOutcome(task: TaskRecord, reason?: string): TaskOutcome {
   };
   if (task.status === 'completed') outcome.result = task.result;
   return outcome;
+}
+
+export interface RunSummaryInput {
+  /** How the run ended: `idle` when it ran out of work, otherwise the status that cut it short. */
+  ending: { status: RunStatus | 'idle'; reason: string };
+  startedAt: number;
+  released: RunSummary['released'];
+  records: TaskRecord[];
+  counts: TaskCounts;
+  /** Whether some agent of the team would claim a task of this type and requirement. */
+  takers: (task: Pick<TaskRecord, 'type' | 'requires'>) => boolean;
+  usage: RunSummary['usage'];
+  budgetReason: string | null;
+}
+
+/** The summary `AgentTeam.run()` returns: the final status, why, and every task's outcome. */
+export function buildRunSummary(input: RunSummaryInput): RunSummary {
+  const { ending, records, counts } = input;
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const tasks: TaskOutcome[] = records.map((r) => taskOutcome(r, isFinal(r.status) ? undefined : whyUnfinished(r, byId, ending, input.takers)));
+  const unfinished = records.filter((r) => !isFinal(r.status)).length;
+  const failed = counts.failed;
+  let status: RunStatus;
+  let reason = ending.reason;
+  if (ending.status !== 'idle') {
+    status = ending.status;
+  } else if (unfinished > 0) {
+    status = 'stalled';
+    reason = `${unfinished} task${unfinished === 1 ? '' : 's'} could not run: no agent on the team can take them (or what they wait for)`;
+  } else if (failed + counts.blocked + counts.cancelled > 0) {
+    status = 'failed';
+    reason = `${failed} failed, ${counts.blocked} blocked, ${counts.cancelled} cancelled of ${counts.total}`;
+  } else {
+    status = 'completed';
+    reason = `all ${counts.total} tasks completed`;
+  }
+  return {
+    status,
+    reason,
+    startedAt: new Date(input.startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - input.startedAt,
+    total: counts.total,
+    completed: counts.completed,
+    failed,
+    blocked: counts.blocked,
+    cancelled: counts.cancelled,
+    unfinished,
+    counts,
+    tasks,
+    released: input.released,
+    usage: input.usage,
+    budget: input.budgetReason ? { reason: input.budgetReason } : null,
+  };
+}
+
+/** One line on why a task was not final when the run ended. */
+export function whyUnfinished(
+  task: TaskRecord,
+  byId: Map<string, TaskRecord>,
+  ending: { status: string; reason: string },
+  takers: RunSummaryInput['takers'],
+): string {
+  const cutShort = ending.status !== 'idle' ? ` (${ending.reason})` : '';
+  switch (task.status) {
+    case 'pending': {
+      const waiting = task.dependencies.filter((d) => !isFinal(byId.get(d)?.status ?? 'completed'));
+      return `waiting for ${waiting.map((d) => `"${d}" (${byId.get(d)?.status ?? 'missing'})`).join(', ') || 'its dependencies'}${cutShort}`;
+    }
+    case 'ready':
+      if (!takers(task)) return `no agent on the team takes ${task.type} tasks${task.requires ? ` requiring "${task.requires}"` : ''}`;
+      return `not started${cutShort}`;
+    case 'review':
+      return takers({ type: 'review', requires: (task.metadata.reviewRequires as string) ?? null })
+        ? `waiting for review${cutShort}`
+        : 'waiting for review, but the team has no reviewer';
+    case 'claimed':
+      return `held by ${task.owner ?? 'another process'}${cutShort}`;
+    case 'delayed':
+      return `retry scheduled${task.notBefore ? ` for ${new Date(task.notBefore).toISOString()}` : ''}${cutShort}`;
+    default:
+      return ending.reason;
+  }
 }
 
 /** A readable multi-line report of a run, for terminals and logs. */
