@@ -5,13 +5,14 @@ import { FileBackend, type TaskRecord, errnoCode, errorMessage } from '@agent-te
 import { registerModel, resolveModel } from '../agent/model-registry.js';
 import { buildModels, specTasks, teamFromSpec } from '../cli/build-team.js';
 import { type TeamSpec, validateSpec } from '../cli/spec.js';
-import { ReplayMissError } from '../models/errors.js';
+import { ModelError, ReplayMissError } from '../models/errors.js';
 import {
   type GenerateRequest,
   type LanguageModel,
   type UsageRecord,
   UsageTracker,
   type UsageTotals,
+  parseModelSpec,
   withCache,
   withUsage,
 } from '../models/index.js';
@@ -97,7 +98,10 @@ export async function runCase(meta: CaseTaskMeta, options: RunCaseOptions = {}):
     // A case starts from scratch each attempt, so its numbers are those of one whole run.
     await rm(meta.runDir, { recursive: true, force: true });
     await mkdir(meta.runDir, { recursive: true });
-    const spec = withModelsFor(validateSpec(specForCase(meta.spec, meta.case), `cell ${meta.cellId}, case ${meta.case.id}`), meta);
+    const spec = withModelsFor(
+      replayModels(validateSpec(specForCase(meta.spec, meta.case), `cell ${meta.cellId}, case ${meta.case.id}`), meta),
+      meta,
+    );
     const models = buildModels(
       meta.cache ? { ...spec, cache: { mode: meta.cache.mode, dir: path.join(meta.cache.dir, 'models') } } : { ...spec, cache: undefined },
       meta.specDir,
@@ -125,7 +129,7 @@ export async function runCase(meta: CaseTaskMeta, options: RunCaseOptions = {}):
     let failure: FailureKind | null = null;
     if (summary.status === 'completed') {
       const judgeModel = (modelSpec: string): LanguageModel => {
-        let model = resolveModel(modelSpec);
+        let model = meta.cache?.mode === 'replay' ? replayStandIn(modelSpec) : resolveModel(modelSpec);
         if (meta.cache) model = withCache(model, { mode: meta.cache.mode, dir: path.join(meta.cache.dir, 'judge') });
         return withUsage(model, judgeUsage, { attribution: { teamId: 'judge', taskId: meta.case.id } });
       };
@@ -276,7 +280,7 @@ function withModelsFor(spec: TeamSpec, meta: CaseTaskMeta): TeamSpec {
   if (!spec.moa?.length || (!meta.cache && meta.seed === undefined)) return spec;
   const wrap = (modelSpec: string): string => {
     const name = `experiment/${createHash('sha256').update(JSON.stringify([meta.cellId, modelSpec, meta.cache, meta.seed])).digest('hex').slice(0, 16)}`;
-    let model = resolveModel(modelSpec);
+    let model = meta.cache?.mode === 'replay' ? replayStandIn(modelSpec) : resolveModel(modelSpec);
     if (meta.cache) model = withCache(model, { mode: meta.cache.mode, dir: path.join(meta.cache.dir, 'models') });
     if (meta.seed !== undefined) model = withSeed(model, meta.seed);
     registerModel(name, model);
@@ -293,6 +297,51 @@ function withModelsFor(spec: TeamSpec, meta: CaseTaskMeta): TeamSpec {
           : m.proposers,
       ...(m.aggregator ? { aggregator: m.aggregator.model !== undefined ? { ...m.aggregator, model: wrap(m.aggregator.model) } : m.aggregator } : {}),
     })),
+  };
+}
+
+/**
+ * For a replay, a provider's model (anthropic:..., openai:...) is a stand-in
+ * with the same id that never reaches the provider, so it needs no key: the
+ * cache in front of it answers every call, or fails it as a replay miss.
+ * Offline and registered models are used as they are.
+ */
+export function replayStandIn(modelSpec: string): LanguageModel {
+  let parsed: ReturnType<typeof parseModelSpec>;
+  try {
+    parsed = parseModelSpec(modelSpec);
+  } catch {
+    return resolveModel(modelSpec); // a registered model
+  }
+  if (parsed.provider === 'offline') return resolveModel(modelSpec);
+  const id = `${parsed.provider}:${parsed.model}`;
+  const provider = parsed.provider;
+  const refuse = (): never => {
+    throw new ModelError(`${id} is not called while replaying: every call must come from the recordings`, { provider, modelId: id });
+  };
+  return {
+    id,
+    provider,
+    generate: () => Promise.resolve().then(refuse),
+    stream: () => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve().then(refuse) }),
+    }),
+  };
+}
+
+/** The agents' provider models as registered replay stand-ins, when replaying (see {@link replayStandIn}). */
+function replayModels(spec: TeamSpec, meta: CaseTaskMeta): TeamSpec {
+  if (meta.cache?.mode !== 'replay') return spec;
+  return {
+    ...spec,
+    agents: spec.agents.map((agent) => {
+      if (agent.model === undefined) return agent;
+      const modelSpec = (typeof agent.model === 'string' ? agent.model : agent.model.spec).trim();
+      if (/^offline(:|$)/.test(modelSpec)) return agent;
+      const name = `replay/${modelSpec}`;
+      registerModel(name, replayStandIn(modelSpec));
+      return { ...agent, model: name };
+    }),
   };
 }
 

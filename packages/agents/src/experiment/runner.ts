@@ -3,6 +3,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { FileBackend, type TaskInput, type TaskRecord, ValidationError } from '@agent-team/core';
 import { Agent } from '../agent/agent.js';
+import { resolveModel } from '../agent/model-registry.js';
+import { buildModels } from '../cli/build-team.js';
 import type { TaskContext } from '../agent/task-context.js';
 import { UsageTracker, offlineModel } from '../models/index.js';
 import { AgentTeam } from '../team/agent-team.js';
@@ -148,6 +150,7 @@ export async function runExperiment(matrixOrFile: Matrix | string, options: Expe
   const matrix = typeof matrixOrFile === 'string' ? loadMatrix(matrixOrFile) : matrixOrFile;
   const { dir, fresh } = experimentDir(matrix, options);
   const inputs = caseTasks(matrix, dir, options);
+  if (!options.replay && matrix.cache?.mode !== 'replay') checkModels(matrix, options.cell);
   if (fresh) await rm(dir, { recursive: true, force: true });
   const backend = FileBackend.open(path.join(dir, 'queue'));
   const usage = new UsageTracker();
@@ -208,6 +211,23 @@ export async function runExperiment(matrixOrFile: Matrix | string, options: Expe
     await team.close();
     await backend.close();
   }
+}
+
+/**
+ * Builds every model the run will use once (agents, named MoA models,
+ * judges), so a missing key or a bad model spec is refused before anything
+ * runs, as `agent-team run` does. Nothing is called.
+ */
+function checkModels(matrix: Matrix, cell: string | undefined): void {
+  for (const c of matrix.cells) {
+    if (cell !== undefined && c.id !== cell) continue;
+    buildModels({ ...c.spec, cache: undefined }, matrix.specDir);
+    for (const m of c.spec.moa ?? []) {
+      const named = [...(Array.isArray(m.proposers) ? m.proposers.map((p) => p.model) : [m.proposers.model]), m.aggregator?.model];
+      for (const spec of named) if (spec !== undefined) resolveModel(spec);
+    }
+  }
+  for (const s of matrix.scorers) if (s.kind === 'judge') resolveModel(s.model);
 }
 
 function firstFailure(records: readonly TaskRecord[]): string | null {

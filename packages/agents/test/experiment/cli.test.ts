@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gone, tempDir } from '../helpers.js';
+import { FakeServer } from '../models/helpers/fake-server.js';
 
 const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'agent-team.js');
 
@@ -21,8 +22,8 @@ function newDir(): string {
   return dir;
 }
 
-function cli(args: string[], cwd: string): Promise<Result> & { child: ChildProcess } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Result> & { child: ChildProcess } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -176,6 +177,65 @@ describe('agent-team experiment', () => {
     expect(dry.code).toBe(0);
     const plan = JSON.parse(last(dry) as string) as { calls: number; cells: Array<{ id: string; calls: number }> };
     expect(plan.cells.map((c) => [c.id, c.calls])).toEqual([['model-offline-1', 6], ['model-offline-2', 6]]);
+  });
+
+  it('a run recorded against a provider (a fake Anthropic API on 127.0.0.1) replays with no key and no network', async () => {
+    const dir = newDir();
+    const server = await FakeServer.start((request) => {
+      const body = request.body as { system?: string | Array<{ text: string }>; messages: Array<{ content: string | Array<{ text?: string }> }> };
+      const system = typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('');
+      const last = body.messages[body.messages.length - 1]?.content;
+      const prompt = typeof last === 'string' ? last : (last ?? []).map((b) => b.text ?? '').join('');
+      const text = system.includes('evaluator')
+        ? JSON.stringify({ pass: !prompt.includes('Answer to judge:\nI cannot'), score: 1, reason: 'checked' })
+        : /fencing/.test(prompt) ? 'I cannot say.' : `Answer: ${/Explain (\w+)/.exec(prompt)?.[1] ?? 'nothing'} keep a queue safe.`;
+      return {
+        kind: 'json',
+        body: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 40, output_tokens: 10 } },
+      };
+    });
+    try {
+      fs.writeFileSync(path.join(dir, 'team.yaml'), 'version: 1\nagents:\n  - { id: worker-1, role: worker, model: anthropic:claude-haiku-4-5 }\ntasks:\n  - { description: x }\n');
+      fs.writeFileSync(path.join(dir, 'cases.jsonl'), ['leases', 'fencing', 'backoff'].map((t) => JSON.stringify({ id: t, task: `Explain ${t} in a queue`, expected: t })).join('\n'));
+      fs.writeFileSync(
+        path.join(dir, 'matrix.yaml'),
+        `version: 1
+spec: ./team.yaml
+cases: ./cases.jsonl
+matrix:
+  agents.temperature: [0, 1]
+score:
+  - { kind: judge, model: anthropic:claude-sonnet-4-6, rubric: Pass when the answer explains the mechanism. }
+cache: { mode: record, dir: ./cache }
+`,
+      );
+      const { ANTHROPIC_API_KEY: _k, ANTHROPIC_BASE_URL: _u, ...clean } = process.env;
+      const recorded = await cli(['experiment', 'matrix.yaml', '--json', '-q'], dir, { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key', ANTHROPIC_BASE_URL: server.url });
+      expect(recorded.code, recorded.stderr).toBe(0);
+      const calls = server.requests.length;
+      // 3 cases x 2 cells, each one worker call and one judge call.
+      expect(calls).toBe(12);
+      const summary = JSON.parse(recorded.stdout.trim().split('\n').pop() as string) as { cells: Array<{ passed: number; tokens: number; costUsd: number; judge: { calls: number } }> };
+      expect(summary.cells.map((c) => [c.passed, c.tokens, c.judge.calls])).toEqual([[2, 150, 3], [2, 150, 3]]);
+      // Haiku 4.5 at $1/$5 per million tokens: 3 x (40 in + 10 out).
+      expect(summary.cells[0]?.costUsd).toBeCloseTo((120 * 1 + 30 * 5) / 1e6, 12);
+      await server.close();
+      const replayed = await cli(['experiment', 'matrix.yaml', '--json', '-q', '--replay'], dir, clean);
+      expect(replayed.code, replayed.stderr).toBe(0);
+      expect(replayed.stdout.trim().split('\n').pop()).toBe(recorded.stdout.trim().split('\n').pop());
+      expect(server.requests.length).toBe(calls);
+      // Without --replay and without a key, the same matrix is refused at once, naming the variable.
+      const noKey = await cli(['experiment', 'matrix.yaml', '--workspace', 'other', '-q'], dir, clean);
+      expect(noKey.code).toBe(2);
+      expect(noKey.stderr).toMatch(/ANTHROPIC_API_KEY/);
+      expect(fs.existsSync(path.join(dir, 'other'))).toBe(false);
+      // The key reached no file: not the recordings, the queue, the case workspaces or the results.
+      const files = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+      expect(files.length).toBeGreaterThan(20);
+      for (const f of files) expect(fs.readFileSync(path.join(f.parentPath, f.name), 'utf8')).not.toContain('sk-ant-test-not-a-key');
+    } finally {
+      await server.close().catch(() => {});
+    }
   });
 
   it('refuses bad matrix files with exit 2, naming the field', async () => {
