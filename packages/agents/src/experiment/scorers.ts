@@ -94,9 +94,11 @@ async function scoreOne(scorer: ScorerSpec, view: ScoredView, ctx: ScoreContext)
       return { pass, detail: pass ? `matches /${scorer.pattern}/` : `does not match /${scorer.pattern}/` };
     }
     case 'json-schema': {
-      const raw = fieldValue(view, scorer.field ?? 'json');
+      const field = scorer.field ?? 'json';
+      const raw = fieldValue(view, field);
       const value = typeof raw === 'string' ? parseJson(raw) : raw;
-      if (value === undefined) return { pass: false, detail: 'not JSON' };
+      // The json field is null when the answer holds no JSON.
+      if (value === undefined || (field === 'json' && value === null)) return { pass: false, detail: 'not JSON' };
       const problems = validateJsonSchema(value, scorer.schema, { maxProblems: 3 });
       return { pass: problems.length === 0, detail: problems.length === 0 ? 'valid' : problems.join('; ') };
     }
