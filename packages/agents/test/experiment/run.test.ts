@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerModel, unregisterModel } from '../../src/agent/model-registry.js';
 import { MatrixError, runExperiment, wilsonInterval, type ExperimentSummary } from '../../src/index.js';
 import { loadMatrix } from '../../src/experiment/matrix.js';
+import { formatPlan, planExperiment } from '../../src/experiment/dry-run.js';
 import { fromFunction } from '../../src/models/index.js';
 import { tempDir } from '../helpers.js';
 
@@ -176,6 +177,27 @@ budget: { maxTokens: 300 }
     expect(outcomes.map((o) => `${o.cell}/${o.case}`)).toEqual(['model-scripted-good/q1', 'model-scripted-good/q2', 'model-scripted-bad/q1']);
     expect(summary.cells.map((c) => [c.cases, c.planned, c.partial])).toEqual([[2, 5, true], [1, 5, true]]);
     expect(fs.readFileSync(path.join(resultsDir, 'report.md'), 'utf8')).toContain('**Partial**');
+  });
+
+  it('a dry run counts the calls and prices them from the price table, without a key', () => {
+    const dir = newDir();
+    write(dir, {
+      'team.yaml': 'version: 1\nagents:\n  - { id: lead, role: lead, model: offline }\n  - { id: worker-1, role: worker, model: offline, maxTokens: 300 }\ntasks:\n  - { description: x }\nmoa:\n  - { prompt: x, proposers: { samples: 3 } }\n',
+      // 40 characters each: 10 tokens of prompt.
+      'cases.jsonl': `${JSON.stringify({ id: 't', task: 'x'.repeat(40) })}\n${JSON.stringify({ id: 'm', moa: 'y'.repeat(40) })}`,
+      'm.yaml': 'version: 1\nspec: ./team.yaml\ncases: ./cases.jsonl\nmatrix:\n  model: [anthropic:claude-haiku-4-5, anthropic:claude-opus-5]\nscore:\n  - { kind: regex, pattern: . }\n',
+    });
+    const plan = planExperiment(loadMatrix(path.join(dir, 'm.yaml')));
+    // Task case: one worker call. MoA case: 3 proposals and an aggregation.
+    expect(plan.cells.map((c) => c.calls)).toEqual([5, 5]);
+    const haiku = plan.cells[0];
+    // Inputs: 410 (task) + 3 x 410 (proposals) + 410 + 3 x 500 (aggregation); outputs: 300 + 3 x 500 + 500.
+    expect(haiku).toMatchObject({ inputTokens: 410 + 3 * 410 + 410 + 1500, outputTokens: 300 + 1500 + 500 });
+    expect(haiku?.costUsd).toBeCloseTo(((410 + 3 * 410 + 410 + 1500) * 1 + (300 + 1500 + 500) * 5) / 1e6, 6);
+    // No published price for claude-opus-5: said so, not guessed.
+    expect(plan.cells[1]).toMatchObject({ costUsd: null, unpriced: ['anthropic:claude-opus-5'] });
+    expect(plan.unpriced).toEqual(['anthropic:claude-opus-5']);
+    expect(formatPlan(plan)).toMatch(/Total: 10 model calls/);
   });
 
   it('refuses bad matrix files, naming the field', () => {
