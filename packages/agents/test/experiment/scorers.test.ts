@@ -14,8 +14,10 @@ function ctx(c: Partial<CaseSpec> = {}, cwd = process.cwd()): ScoreContext {
   return { case: { id: 'c1', task: 'Say hi', ...c }, cellId: 'cell-a', cwd, judgeModel: () => offlineModel() };
 }
 
-async function one(scorer: Omit<ScorerSpec, 'id'>, v: ScoredView, context = ctx()) {
-  const [r] = await scoreCase([{ id: scorer.kind, ...scorer } as ScorerSpec], v, context);
+type ScorerInput = { [K in ScorerSpec['kind']]: Omit<Extract<ScorerSpec, { kind: K }>, 'id'> }[ScorerSpec['kind']];
+
+async function one(scorer: ScorerInput, v: ScoredView, context = ctx()) {
+  const [r] = await scoreCase([{ id: scorer.kind, ...scorer }], v, context);
   return r as NonNullable<typeof r>;
 }
 
