@@ -10,7 +10,7 @@ import { UsageTracker, offlineModel } from '../models/index.js';
 import { AgentTeam } from '../team/agent-team.js';
 import { type CaseOutcome, type CaseTaskMeta, runCase, writeAtomic } from './case-runner.js';
 import { type Matrix, loadMatrix } from './matrix.js';
-import { reportMarkdown } from './report.js';
+import { plotSvg, reportMarkdown } from './report.js';
 import { type ExperimentSummary, summarize } from './summary.js';
 
 /** The task type of one case of one cell on the experiment's queue. */
@@ -243,9 +243,11 @@ function caseOrder(matrix: Matrix, id: string): number {
   return matrix.cases.findIndex((c) => c.id === id);
 }
 
-/** outcomes.jsonl (one line per case, in cell then case order), summary.json and report.md, each written atomically. */
+/** outcomes.jsonl (one line per case, in cell then case order), summary.json, report.md and plot.svg, each written atomically. */
 export async function writeResults(dir: string, summary: ExperimentSummary, outcomes: readonly CaseOutcome[]): Promise<void> {
   await writeAtomic(path.join(dir, 'outcomes.jsonl'), outcomes.map((o) => `${JSON.stringify(o)}\n`).join(''));
   await writeAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   await writeAtomic(path.join(dir, 'report.md'), reportMarkdown(summary));
+  // The plot on its own too: renderers that drop inline SVG (GitHub's) show it as an image.
+  await writeAtomic(path.join(dir, 'plot.svg'), `${plotSvg(summary)}\n`);
 }
