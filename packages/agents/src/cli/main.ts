@@ -69,6 +69,8 @@ export function buildProgram(): Command {
     .option('--cell <id>', 'run (again) only this cell')
     .option('--dry-run', 'print the cells, the model calls expected and an estimated cost; run nothing')
     .option('--concurrency <n>', 'cases at once in this process', int('--concurrency'))
+    .addOption(new Option('--backend <url>', "a redis:// URL for the experiment's queue, shared by runners on other machines").env('AGENT_TEAM_BACKEND'))
+    .option('--namespace <name>', "the experiment's keys in a shared Redis (default experiment-<name>)")
     .option('--json', 'the summary as one JSON object on the last line of stdout')
     .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal)')
     .option('-q, --quiet', 'no line per case')

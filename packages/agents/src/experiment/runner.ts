@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { FileBackend, type TaskInput, type TaskRecord, ValidationError } from '@agent-team/core';
+import { FileBackend, type TaskInput, type TaskRecord, ValidationError, openBackend } from '@agent-team/core';
 import { Agent } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
 import { buildModels } from '../cli/build-team.js';
@@ -30,6 +30,16 @@ export interface ExperimentOptions {
   onCase?: (outcome: CaseOutcome) => void;
   /** An id for this process's runner agent. @default runner-<pid> */
   agentId?: string;
+  /**
+   * A `redis://` URL for the experiment's queue instead of `<workspace>/queue`,
+   * so runners on other machines share the run (`agent-team worker --experiment
+   * --backend <url> --namespace <ns>`). Case workspaces, recordings and results
+   * stay in folders: give every machine the same paths (a shared filesystem)
+   * for the recordings and the matrix's folder.
+   */
+  backend?: string;
+  /** The experiment's keys in a shared Redis. @default experiment-<name> */
+  namespace?: string;
 }
 
 export interface ExperimentResult {
@@ -149,10 +159,15 @@ export function caseTasks(matrix: Matrix, dir: string, options: Pick<ExperimentO
 export async function runExperiment(matrixOrFile: Matrix | string, options: ExperimentOptions = {}): Promise<ExperimentResult> {
   const matrix = typeof matrixOrFile === 'string' ? loadMatrix(matrixOrFile) : matrixOrFile;
   const { dir, fresh } = experimentDir(matrix, options);
+  if (options.backend && (options.replay || options.cell)) {
+    throw new ValidationError('--replay and --cell run in a fresh folder of their own: run them without --backend');
+  }
   const inputs = caseTasks(matrix, dir, options);
   if (!options.replay && matrix.cache?.mode !== 'replay') checkModels(matrix, options.cell);
   if (fresh) await rm(dir, { recursive: true, force: true });
-  const backend = FileBackend.open(path.join(dir, 'queue'));
+  const backend = options.backend
+    ? await openBackend(options.backend, { namespace: options.namespace ?? `experiment-${matrix.name}` })
+    : FileBackend.open(path.join(dir, 'queue'));
   const usage = new UsageTracker();
   const team = new AgentTeam({
     backend,

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_SERVER, RedisServer } from '../../../core/test/helpers/redis-server.js';
 import { gone, tempDir } from '../helpers.js';
 import { FakeServer } from '../models/helpers/fake-server.js';
 
@@ -261,5 +262,44 @@ cache: { mode: record, dir: ./cache }
     const noCache = await cli(['experiment', 'matrix.yaml', '--replay'], dir);
     expect(noCache.code).toBe(2);
     expect(noCache.stderr).toMatch(/--replay needs recordings/);
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('agent-team experiment on Redis', () => {
+  const server = new RedisServer();
+  beforeAll(async () => {
+    await server.start();
+  }, 30_000);
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('keeps its queue in Redis, shared with a worker --experiment process', async () => {
+    const dir = newDir();
+    fixture(dir, '', 300);
+    const url = server.url;
+    const main = cli(['experiment', 'matrix.yaml', '--backend', url, '--json', '-q'], dir);
+    // The worker joins once the experiment has added its cases.
+    let helper: Promise<Result> | null = null;
+    const until = Date.now() + 30_000;
+    while (helper === null) {
+      const probe = await cli(['status', '--backend', url, '--namespace', 'experiment-matrix', '--json'], dir);
+      const total = probe.code === 0 ? (JSON.parse(probe.stdout) as { counts?: { total?: number } }).counts?.total : 0;
+      if (total === 12) helper = cli(['worker', '--experiment', '--id', 'helper', '--backend', url, '--namespace', 'experiment-matrix', '--json'], dir);
+      else if (Date.now() > until) throw new Error('the experiment added no cases to Redis');
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    const [done, worker] = await Promise.all([main, helper]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(worker.code, worker.stderr).toBe(0);
+    const summary = JSON.parse(done.stdout.trim().split('\n').pop() as string) as { status: string; cells: Array<{ cases: number; passed: number }> };
+    expect(summary).toMatchObject({ status: 'complete' });
+    expect(summary.cells.map((c) => [c.cases, c.passed])).toEqual([[6, 6], [6, 6]]);
+    expect(fs.existsSync(path.join(dir, 'experiments', 'matrix', 'queue'))).toBe(false);
+    expect((JSON.parse(worker.stdout) as { tasksDone: number }).tasksDone).toBeGreaterThan(0);
+    // --replay and --cell run in a folder of their own.
+    const refused = await cli(['experiment', 'matrix.yaml', '--backend', url, '--cell', 'model-offline-1'], dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/without --backend/);
   });
 });

@@ -17,6 +17,8 @@ export interface ExperimentCommandOptions {
   concurrency?: number;
   color?: boolean;
   quiet?: boolean;
+  backend?: string;
+  namespace?: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export async function experimentCommand(file: string, opts: ExperimentCommandOpt
       ...(opts.replay ? { replay: true } : {}),
       ...(opts.cell ? { cell: opts.cell } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
       onCase: (o) => {
         done += 1;
         if (opts.quiet) return;
