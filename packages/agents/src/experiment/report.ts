@@ -1,11 +1,15 @@
+import type { CaseOutcome } from './case-runner.js';
 import type { ExperimentSummary } from './summary.js';
+
+/** Cases listed one by one in the report up to this many (the JSONL has them all). */
+const CASE_ROWS = 200;
 
 /**
  * The experiment's report in Markdown: the cells in a table, the paired
  * comparisons, failures by kind, and a cost-versus-score plot as inline SVG
  * (tokens on the x axis when no cell has a price).
  */
-export function reportMarkdown(summary: ExperimentSummary): string {
+export function reportMarkdown(summary: ExperimentSummary, outcomes: readonly CaseOutcome[] = []): string {
   const lines: string[] = [];
   lines.push(`# Experiment ${summary.experiment}`, '');
   lines.push(
@@ -40,8 +44,28 @@ export function reportMarkdown(summary: ExperimentSummary): string {
     lines.push('', '## Replay mismatches', '');
     for (const m of summary.replayMismatches) lines.push(`- ${m.cell} / ${m.case}: ${m.fields.join(', ')}`);
   }
-  lines.push('', '## Cost and score', '', plotSvg(summary), '');
+  if (outcomes.length > 0) lines.push('', ...caseGrid(summary, outcomes));
+  lines.push('', '## Cost and score', '', '![cost and score](plot.svg)', '', plotSvg(summary), '');
   return `${lines.join('\n')}\n`;
+}
+
+/** Every case against every cell: where each passed, and how each failure failed, for error analysis. */
+function caseGrid(summary: ExperimentSummary, outcomes: readonly CaseOutcome[]): string[] {
+  const byKey = new Map(outcomes.map((o) => [`${o.cell}\u0000${o.case}`, o]));
+  const caseIds = [...new Set(outcomes.map((o) => o.case))];
+  const cells = summary.cells.map((c) => c.id);
+  const lines = ['## Cases', '', `Pass (✓) or the kind of failure, per case and cell${caseIds.length > CASE_ROWS ? ` (the first ${CASE_ROWS} of ${caseIds.length} cases; outcomes.jsonl has them all)` : ''}.`, ''];
+  lines.push(`| case | ${cells.map((c, i) => `${i + 1}`).join(' | ')} | passed |`);
+  lines.push(`|---|${cells.map(() => ':---:').join('|')}|---:|`);
+  for (const id of caseIds.slice(0, CASE_ROWS)) {
+    const marks = cells.map((c) => {
+      const o = byKey.get(`${c}\u0000${id}`);
+      return o === undefined ? '·' : o.pass ? '✓' : (o.failure ?? '✗');
+    });
+    lines.push(`| ${esc(id)} | ${marks.join(' | ')} | ${marks.filter((m) => m === '✓').length}/${marks.filter((m) => m !== '·').length} |`);
+  }
+  lines.push('', `Columns: ${cells.map((c, i) => `${i + 1} = ${esc(c)}`).join(', ')}; · = not run.`);
+  return lines;
 }
 
 /** A scatter of cells: pass rate (with its Wilson interval) against cost, or tokens when nothing is priced. */

@@ -262,7 +262,7 @@ function caseOrder(matrix: Matrix, id: string): number {
 export async function writeResults(dir: string, summary: ExperimentSummary, outcomes: readonly CaseOutcome[]): Promise<void> {
   await writeAtomic(path.join(dir, 'outcomes.jsonl'), outcomes.map((o) => `${JSON.stringify(o)}\n`).join(''));
   await writeAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeAtomic(path.join(dir, 'report.md'), reportMarkdown(summary));
+  await writeAtomic(path.join(dir, 'report.md'), reportMarkdown(summary, outcomes));
   // The plot on its own too: renderers that drop inline SVG (GitHub's) show it as an image.
   await writeAtomic(path.join(dir, 'plot.svg'), `${plotSvg(summary)}\n`);
 }

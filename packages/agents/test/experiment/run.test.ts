@@ -100,6 +100,8 @@ describe('runExperiment', () => {
     const report = fs.readFileSync(path.join(resultsDir, 'report.md'), 'utf8');
     expect(report).toContain('| model-scripted-good_temperature-0 | model=scripted:good, agents.temperature=0 | 4/5 | 80.0% |');
     expect(report).toContain('<svg');
+    // The case grid: q4 passes in the good cell at temperature 0 only.
+    expect(report).toContain('| q4 | ✓ | wrong | wrong | wrong | 1/4 |');
     expect(fs.readFileSync(path.join(resultsDir, 'plot.svg'), 'utf8')).toMatch(/^<svg[\s\S]*pass rate[\s\S]*<\/svg>\n$/);
 
     // Replay: no model is called, and the summary is the same, byte for byte.
