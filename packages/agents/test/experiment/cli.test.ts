@@ -128,6 +128,34 @@ describe('agent-team experiment', () => {
     for (const id of doneBefore) expect(started.get(id), id).toBe(1);
   });
 
+  it('SIGINT hands the cases in flight back, writes partial results and exits 130; the next run completes them', async () => {
+    const dir = newDir();
+    fixture(dir, '', 300);
+    const results = path.join(dir, 'experiments', 'matrix', 'queue', 'results');
+    const first = cli(['experiment', 'matrix.yaml', '--json', '-q'], dir);
+    const until = Date.now() + 30_000;
+    while (!(fs.existsSync(results) && fs.readdirSync(results).filter((f) => f.endsWith('.json')).length >= 2)) {
+      if (Date.now() > until) throw new Error('no progress');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGINT');
+    const stopped = await first;
+    expect(stopped.code).toBe(130);
+    const partial = JSON.parse(stopped.stdout.trim().split('\n').pop() as string) as { status: string; stoppedBy: string; cells: Array<{ cases: number; partial: boolean }> };
+    expect(partial.status).toBe('partial');
+    expect(partial.stoppedBy).toMatch(/SIGINT/);
+    const ran = partial.cells.reduce((n, c) => n + c.cases, 0);
+    expect(ran).toBeGreaterThanOrEqual(2);
+    expect(ran).toBeLessThan(12);
+    // Nothing is left claimed: the case in flight was handed back, not left to its lease.
+    expect(fs.readdirSync(path.join(dir, 'experiments', 'matrix', 'queue', 'claims'))).toEqual([]);
+    const second = await cli(['experiment', 'matrix.yaml', '--json', '-q'], dir);
+    expect(second.code, second.stderr).toBe(0);
+    const summary = JSON.parse(second.stdout.trim().split('\n').pop() as string) as { status: string; cells: Array<{ cases: number }> };
+    expect(summary.status).toBe('complete');
+    expect(summary.cells.map((c) => c.cases)).toEqual([6, 6]);
+  });
+
   it('agent-team worker --experiment processes share the run', async () => {
     const dir = newDir();
     // Calls of 400 ms: the runner's 12 cases, one at a time, last far longer than the worker takes to start.
