@@ -28,7 +28,8 @@ for (const c of summary.cells) {
 const best = [...summary.comparisons].sort((a, b) => a.pValue - b.pValue)[0];
 if (best) {
   console.log(
-    `\n  Largest paired difference: ${best.a} vs ${best.b}: ${((best.difference ?? 0) * 100).toFixed(1)} pts over ${best.shared} cases ` +
+    `\n  Largest paired difference: ${best.a} vs ${best.b}: ${((best.difference ?? 0) * 100).toFixed(1)} pts over ${best.shared} cases, ` +
+      `95% CI ${best.ci95 ? `${(best.ci95[0] * 100).toFixed(1)} to ${(best.ci95[1] * 100).toFixed(1)}` : '-'} pts ` +
       `(McNemar exact p = ${best.pValue.toFixed(3)}, Holm ${best.pHolm.toFixed(3)})`,
   );
 }

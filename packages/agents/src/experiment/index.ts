@@ -10,7 +10,7 @@ export type { ExperimentOptions, ExperimentResult } from './runner.js';
 export { MatrixError } from './errors.js';
 export { specForCase } from './case-input.js';
 export { summarize, type ExperimentSummary, type CellSummary, type Comparison } from './summary.js';
-export { wilsonInterval, mcnemarExact, holmAdjust, percentile, Z95 } from './stats.js';
+export { wilsonInterval, mcnemarExact, pairedDifferenceInterval, holmAdjust, percentile, Z95 } from './stats.js';
 export { reportMarkdown, plotSvg } from './report.js';
 export { planExperiment, formatPlan, type ExperimentPlan } from './dry-run.js';
 

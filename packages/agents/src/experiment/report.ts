@@ -33,11 +33,11 @@ export function reportMarkdown(summary: ExperimentSummary, outcomes: readonly Ca
   }
   if (summary.comparisons.length > 0) {
     lines.push('', '## Comparisons', '');
-    lines.push("Pairs of cells on the cases both ran. McNemar's exact test on the cases where they disagree; p (Holm) is adjusted for the number of comparisons.", '');
-    lines.push('| A | B | shared | A − B | A only | B only | p | p (Holm) |');
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
+    lines.push("Pairs of cells on the cases both ran: the difference in pass rate with Newcombe's paired interval, and McNemar's exact test on the cases where they disagree; p (Holm) is adjusted for the number of comparisons.", '');
+    lines.push('| A | B | shared | A − B | 95% CI (Newcombe) | A only | B only | p | p (Holm) |');
+    lines.push('|---|---|---:|---:|---|---:|---:|---:|---:|');
     for (const p of summary.comparisons) {
-      lines.push(`| ${esc(p.a)} | ${esc(p.b)} | ${p.shared} | ${p.difference === null ? '-' : `${p.difference >= 0 ? '+' : ''}${(p.difference * 100).toFixed(1)} pts`} | ${p.onlyA} | ${p.onlyB} | ${p.pValue.toFixed(4)} | ${p.pHolm.toFixed(4)}${p.pHolm < 0.05 ? ' *' : ''} |`);
+      lines.push(`| ${esc(p.a)} | ${esc(p.b)} | ${p.shared} | ${p.difference === null ? '-' : `${p.difference >= 0 ? '+' : ''}${(p.difference * 100).toFixed(1)} pts`} | ${p.ci95 ? `${(p.ci95[0] * 100).toFixed(1)} to ${(p.ci95[1] * 100).toFixed(1)} pts` : '-'} | ${p.onlyA} | ${p.onlyB} | ${p.pValue.toFixed(4)} | ${p.pHolm.toFixed(4)}${p.pHolm < 0.05 ? ' *' : ''} |`);
     }
   }
   if (summary.replayMismatches?.length) {

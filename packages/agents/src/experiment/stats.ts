@@ -58,6 +58,36 @@ function logAddExp(a: number, b: number): number {
 }
 
 /**
+ * Newcombe's interval (1998, method 10: "square and add" of Wilson
+ * intervals, with the correlation of the pair) for the difference of two
+ * paired proportions, A's pass rate minus B's, from the four counts of the
+ * cases both ran: both passed, only A, only B, neither. It is what the
+ * McNemar test's p-value is about, as a size with its uncertainty; like the
+ * Wilson interval it behaves at small counts and stays inside [-1, 1].
+ */
+export function pairedDifferenceInterval(both: number, onlyA: number, onlyB: number, neither: number, z = Z95): [number, number] {
+  const n = both + onlyA + onlyB + neither;
+  if (n === 0) return [-1, 1];
+  const a1 = both + onlyA; // A passed
+  const b1 = both + onlyB; // B passed
+  const p1 = a1 / n;
+  const p2 = b1 / n;
+  const d = p1 - p2;
+  const [l1, u1] = wilsonInterval(a1, n, z);
+  const [l2, u2] = wilsonInterval(b1, n, z);
+  // The correlation of the two rates (phi), with Newcombe's continuity correction toward 0.
+  let phi = 0;
+  const margins = a1 * (n - a1) * b1 * (n - b1);
+  if (margins > 0) {
+    const cross = both * neither - onlyA * onlyB;
+    phi = cross > n / 2 ? (cross - n / 2) / Math.sqrt(margins) : cross < 0 ? cross / Math.sqrt(margins) : 0;
+  }
+  const low = d - Math.sqrt(Math.max(0, (p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2)));
+  const high = d + Math.sqrt(Math.max(0, (p2 - l2) ** 2 + (u1 - p1) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1)));
+  return [Math.max(-1, low), Math.min(1, high)];
+}
+
+/**
  * Holm's step-down adjustment of p-values (controls the chance of any false
  * "significant" across all comparisons); returns them in the input order.
  */

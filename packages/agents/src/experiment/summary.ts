@@ -1,6 +1,6 @@
 import type { CaseOutcome, FailureKind } from './case-runner.js';
 import type { AxisValue } from './matrix.js';
-import { holmAdjust, mcnemarExact, percentile, round, wilsonInterval } from './stats.js';
+import { holmAdjust, mcnemarExact, pairedDifferenceInterval, percentile, round, wilsonInterval } from './stats.js';
 
 export interface CellSummary {
   id: string;
@@ -42,6 +42,8 @@ export interface Comparison {
   passRateB: number | null;
   /** passRateA - passRateB over the shared cases. */
   difference: number | null;
+  /** Newcombe's 95% interval of the difference (paired), or null with no shared case. */
+  ci95: [number, number] | null;
   /** Shared cases A passed and B failed. */
   onlyA: number;
   /** Shared cases B passed and A failed. */
@@ -149,6 +151,7 @@ function compare(a: string, b: string, caseIds: readonly string[], byCell: Map<s
   let passB = 0;
   let onlyA = 0;
   let onlyB = 0;
+  let both = 0;
   for (const id of caseIds) {
     const x = A.get(id);
     const y = B.get(id);
@@ -158,7 +161,9 @@ function compare(a: string, b: string, caseIds: readonly string[], byCell: Map<s
     if (y.pass) passB += 1;
     if (x.pass && !y.pass) onlyA += 1;
     if (!x.pass && y.pass) onlyB += 1;
+    if (x.pass && y.pass) both += 1;
   }
+  const ci = shared > 0 ? pairedDifferenceInterval(both, onlyA, onlyB, shared - both - onlyA - onlyB) : null;
   return {
     a,
     b,
@@ -166,6 +171,7 @@ function compare(a: string, b: string, caseIds: readonly string[], byCell: Map<s
     passRateA: shared > 0 ? round(passA / shared) : null,
     passRateB: shared > 0 ? round(passB / shared) : null,
     difference: shared > 0 ? round((passA - passB) / shared) : null,
+    ci95: ci ? [round(ci[0]), round(ci[1])] : null,
     onlyA,
     onlyB,
     test: 'mcnemar-exact',

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerModel, unregisterModel } from '../../src/agent/model-registry.js';
-import { MatrixError, runExperiment, wilsonInterval, type ExperimentSummary } from '../../src/index.js';
+import { MatrixError, pairedDifferenceInterval, runExperiment, wilsonInterval, type ExperimentSummary } from '../../src/index.js';
 import { loadMatrix } from '../../src/experiment/matrix.js';
 import { formatPlan, planExperiment } from '../../src/experiment/dry-run.js';
 import { fromFunction } from '../../src/models/index.js';
@@ -92,6 +92,10 @@ describe('runExperiment', () => {
     const c = summary.comparisons.find((p) => p.a === 'model-scripted-good_temperature-0' && p.b === 'model-scripted-bad_temperature-1');
     expect(c).toMatchObject({ shared: 5, onlyA: 3, onlyB: 0, difference: 0.6, test: 'mcnemar-exact', pValue: 0.25 });
     expect(summary.comparisons).toHaveLength(6);
+    // Newcombe's paired interval from the four counts: q1 both, q2-q4 only good@0, q5 neither.
+    const [dlo, dhi] = pairedDifferenceInterval(1, 3, 0, 1);
+    expect(c?.ci95).toEqual([Math.round(dlo * 1e6) / 1e6, Math.round(dhi * 1e6) / 1e6]);
+    expect(dlo).toBeGreaterThan(0);
     // The results folder.
     const lines = fs.readFileSync(path.join(resultsDir, 'outcomes.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(20);

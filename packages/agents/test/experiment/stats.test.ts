@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holmAdjust, mcnemarExact, percentile, wilsonInterval } from '../../src/experiment/stats.js';
+import { holmAdjust, mcnemarExact, pairedDifferenceInterval, percentile, wilsonInterval } from '../../src/experiment/stats.js';
 
 describe('experiment statistics', () => {
   it('Wilson score interval matches published values', () => {
@@ -28,6 +28,27 @@ describe('experiment statistics', () => {
     expect(Number.isNaN(mcnemarExact(0, 2000))).toBe(false);
     expect(mcnemarExact(1000, 1000)).toBe(1);
     expect(mcnemarExact(480, 520)).toBeGreaterThan(0.2);
+  });
+
+  it("Newcombe's paired interval matches the published example", () => {
+    // Fagerland, Lydersen and Laake, Statistical Analysis of Contingency Tables (2017), chapter 8:
+    // complete response before and after consolidation therapy (Cavo et al. 2012), table [[59, 6], [16, 80]]:
+    // difference -0.0621, Newcombe square-and-add 95% CI -0.1186 to -0.0046.
+    const [lo, hi] = pairedDifferenceInterval(59, 6, 16, 80);
+    expect(lo).toBeCloseTo(-0.1186, 4);
+    expect(hi).toBeCloseTo(-0.0046, 4);
+    // Swapping A and B mirrors it.
+    const [lo2, hi2] = pairedDifferenceInterval(59, 16, 6, 80);
+    expect(lo2).toBeCloseTo(0.0046, 4);
+    expect(hi2).toBeCloseTo(0.1186, 4);
+    // Identical cells: an interval around 0; all of A against none of B: near +1, never past it.
+    const [l0, h0] = pairedDifferenceInterval(3, 0, 0, 5);
+    expect(l0).toBeLessThan(0);
+    expect(h0).toBeGreaterThan(0);
+    const [l1, h1] = pairedDifferenceInterval(0, 10, 0, 0);
+    expect(l1).toBeGreaterThan(0.5);
+    expect(h1).toBe(1);
+    expect(pairedDifferenceInterval(0, 0, 0, 0)).toEqual([-1, 1]);
   });
 
   it('Holm adjusts step-down and keeps the input order', () => {

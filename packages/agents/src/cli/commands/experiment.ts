@@ -105,6 +105,6 @@ export function formatExperiment(summary: ExperimentSummary, color = false): str
   const notable = summary.comparisons.filter((p) => p.pHolm < 0.05);
   lines.push('', notable.length === 0
     ? `No difference between cells is significant (McNemar exact, Holm-adjusted p < 0.05, over ${summary.comparisons.length} pairs).`
-    : `Significant differences (McNemar exact, Holm-adjusted p < 0.05):\n${notable.map((p) => `  ${p.a} vs ${p.b}: ${((p.difference ?? 0) * 100).toFixed(1)} pts, p = ${p.pHolm.toFixed(4)}`).join('\n')}`);
+    : `Significant differences (McNemar exact, Holm-adjusted p < 0.05):\n${notable.map((p) => `  ${p.a} vs ${p.b}: ${((p.difference ?? 0) * 100).toFixed(1)} pts (95% CI ${p.ci95 ? `${(p.ci95[0] * 100).toFixed(1)} to ${(p.ci95[1] * 100).toFixed(1)}` : '-'}), p = ${p.pHolm.toFixed(4)}`).join('\n')}`);
   return lines.join('\n');
 }
