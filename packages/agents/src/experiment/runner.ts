@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { FileBackend, type TaskInput, type TaskRecord, ValidationError, openBackend } from '@agent-team/core';
+import { type ClaimFilter, FileBackend, type TaskInput, type TaskRecord, ValidationError, errorMessage, openBackend } from '@agent-team/core';
 import { Agent } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
 import { buildModels } from '../cli/build-team.js';
@@ -9,7 +9,9 @@ import type { TaskContext } from '../agent/task-context.js';
 import { UsageTracker, offlineModel } from '../models/index.js';
 import { AgentTeam } from '../team/agent-team.js';
 import { type CaseOutcome, type CaseTaskMeta, runCase, writeAtomic } from './case-runner.js';
-import { type Matrix, loadMatrix } from './matrix.js';
+import { type Matrix, type ScorerSpec, loadMatrix } from './matrix.js';
+import type { TeamSpec } from '../cli/spec.js';
+import { ModelConfigError, ModelError } from '../models/errors.js';
 import { plotSvg, reportMarkdown } from './report.js';
 import { type ExperimentSummary, summarize } from './summary.js';
 
@@ -74,10 +76,34 @@ export class ExperimentRunnerAgent extends Agent {
 
   private readonly usage: UsageTracker | undefined;
   private readonly onCase: ((outcome: CaseOutcome) => void) | undefined;
+  /**
+   * Why this runner stopped taking cases: it cannot build a model a case
+   * names (no key here, say). The case goes back to the queue for a runner
+   * that can, instead of being scored as an error.
+   */
+  refusal: string | null = null;
+
+  override claimFilter(): ClaimFilter {
+    // Once refused, it takes nothing more (a type no task has).
+    return this.refusal ? { types: ['experiment-case-refused'], capabilities: [], acceptUnrequired: false } : super.claimFilter();
+  }
 
   override async execute(task: TaskRecord, ctx: TaskContext): Promise<unknown> {
     const meta = task.metadata.experiment as CaseTaskMeta | undefined;
     if (!meta || typeof meta !== 'object') throw new ValidationError(`task ${task.id} is not an experiment case (no metadata.experiment)`);
+    if (meta.cache?.mode !== 'replay') {
+      try {
+        checkCellModels(meta.spec, meta.specDir, meta.scorers);
+      } catch (err) {
+        if (!(err instanceof ModelConfigError || err instanceof ValidationError)) throw err;
+        this.refusal = `cell ${meta.cellId}: ${errorMessage(err)}`;
+        throw new ModelError(`runner ${this.id} cannot run cell ${meta.cellId} here (${errorMessage(err)}); the case goes back to the queue`, {
+          provider: 'experiment',
+          modelId: 'experiment-runner',
+          isRetryable: true,
+        });
+      }
+    }
     const outcome = await runCase(meta, { signal: ctx.signal, ...(this.usage ? { usage: this.usage } : {}) });
     this.onCase?.(outcome);
     return outcome;
@@ -234,15 +260,17 @@ export async function runExperiment(matrixOrFile: Matrix | string, options: Expe
  * runs, as `agent-team run` does. Nothing is called.
  */
 function checkModels(matrix: Matrix, cell: string | undefined): void {
-  for (const c of matrix.cells) {
-    if (cell !== undefined && c.id !== cell) continue;
-    buildModels({ ...c.spec, cache: undefined }, matrix.specDir);
-    for (const m of c.spec.moa ?? []) {
-      const named = [...(Array.isArray(m.proposers) ? m.proposers.map((p) => p.model) : [m.proposers.model]), m.aggregator?.model];
-      for (const spec of named) if (spec !== undefined) resolveModel(spec);
-    }
+  for (const c of matrix.cells) if (cell === undefined || c.id === cell) checkCellModels(c.spec, matrix.specDir, matrix.scorers);
+}
+
+/** Builds a cell's models (agents, named MoA models, judges) without calling them; throws what building throws. */
+function checkCellModels(spec: TeamSpec, specDir: string, scorers: readonly ScorerSpec[]): void {
+  buildModels({ ...spec, cache: undefined }, specDir);
+  for (const m of spec.moa ?? []) {
+    const named = [...(Array.isArray(m.proposers) ? m.proposers.map((p) => p.model) : [m.proposers.model]), m.aggregator?.model];
+    for (const s of named) if (s !== undefined) resolveModel(s);
   }
-  for (const s of matrix.scorers) if (s.kind === 'judge') resolveModel(s.model);
+  for (const s of scorers) if (s.kind === 'judge') resolveModel(s.model);
 }
 
 function firstFailure(records: readonly TaskRecord[]): string | null {

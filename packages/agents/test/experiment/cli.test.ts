@@ -220,6 +220,7 @@ describe('agent-team experiment', () => {
         : /fencing/.test(prompt) ? 'I cannot say.' : `Answer: ${/Explain (\w+)/.exec(prompt)?.[1] ?? 'nothing'} keep a queue safe.`;
       return {
         kind: 'json',
+        delayMs: 350,
         body: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 40, output_tokens: 10 } },
       };
     });
@@ -236,16 +237,33 @@ matrix:
 score:
   - { kind: judge, model: anthropic:claude-sonnet-4-6, rubric: Pass when the answer explains the mechanism. }
 cache: { mode: record, dir: ./cache }
+concurrency: 1
 `,
       );
       const { ANTHROPIC_API_KEY: _k, ANTHROPIC_BASE_URL: _u, ...clean } = process.env;
-      const recorded = await cli(['experiment', 'matrix.yaml', '--json', '-q'], dir, { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key', ANTHROPIC_BASE_URL: server.url });
+      const recording = cli(['experiment', 'matrix.yaml', '--json', '-q'], dir, { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key', ANTHROPIC_BASE_URL: server.url });
+      // A worker without the key joins once a case is done: it hands the case it took back and stops, naming the key.
+      const results = path.join(dir, 'experiments', 'matrix', 'queue', 'results');
+      const until = Date.now() + 30_000;
+      while (!(fs.existsSync(results) && fs.readdirSync(results).some((f) => f.endsWith('.json')))) {
+        if (Date.now() > until) throw new Error('no case completed');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const keyless = await cli(['worker', '--experiment', '--id', 'keyless', '-w', path.join(dir, 'experiments', 'matrix', 'queue')], dir, clean);
+      expect(keyless.code).toBe(2);
+      expect(keyless.stderr).toMatch(/keyless stopped taking cases: cell temperature-\d: .*ANTHROPIC_API_KEY/);
+      const recorded = await recording;
       expect(recorded.code, recorded.stderr).toBe(0);
       const calls = server.requests.length;
       // 3 cases x 2 cells, each one worker call and one judge call.
       expect(calls).toBe(12);
-      const summary = JSON.parse(recorded.stdout.trim().split('\n').pop() as string) as { cells: Array<{ passed: number; tokens: number; costUsd: number; judge: { calls: number } }> };
-      expect(summary.cells.map((c) => [c.passed, c.tokens, c.judge.calls])).toEqual([[2, 150, 3], [2, 150, 3]]);
+      const summary = JSON.parse(recorded.stdout.trim().split('\n').pop() as string) as {
+        cells: Array<{ passed: number; tokens: number; costUsd: number; judge: { calls: number }; failures: Record<string, number> }>;
+      };
+      expect(summary.cells.map((c) => [c.passed, c.tokens, c.judge.calls, c.failures])).toEqual([
+        [2, 150, 3, { wrong: 1 }],
+        [2, 150, 3, { wrong: 1 }],
+      ]);
       // Haiku 4.5 at $1/$5 per million tokens: 3 x (40 in + 10 out).
       expect(summary.cells[0]?.costUsd).toBeCloseTo((120 * 1 + 30 * 5) / 1e6, 12);
       await server.close();

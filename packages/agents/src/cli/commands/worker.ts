@@ -129,8 +129,13 @@ async function experimentWorker(opts: WorkerOptions): Promise<number> {
   const team = new AgentTeam({ backend, teamId: 'experiment', ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
   const interrupt = interruptOnSignals();
   try {
-    const agent = team.addAgent(new ExperimentRunnerAgent(opts.id, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) }));
+    const runner = new ExperimentRunnerAgent(opts.id, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    const agent = team.addAgent(runner);
     const summary = await team.run({ stopWhenIdle: !opts.follow, signal: interrupt.signal });
+    if (runner.refusal) {
+      // It handed the case back; the run goes on with runners that have what it lacks.
+      throw new CliError(`worker ${agent.id} stopped taking cases: ${runner.refusal}`, 2);
+    }
     const reason = ['completed', 'failed', 'stalled'].includes(summary.status) ? 'no work left for it' : summary.reason;
     if (opts.json) printJson({ agent: agent.id, role: 'experiment', tasksDone: agent.completedCount, stopped: reason, released: summary.released });
     else console.error(`worker ${agent.id} (experiment): ${agent.completedCount} case${agent.completedCount === 1 ? '' : 's'} done; ${reason}`);
