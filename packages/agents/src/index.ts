@@ -21,3 +21,4 @@ export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionI
 export * from './codebase/index.js';
 export * from './command/index.js';
 export * from './mcp/index.js';
+export * from './experiment/index.js';

@@ -73,6 +73,26 @@ export function buildProgram(): Command {
       process.exitCode = await runCommand(spec, globals(cmd), cmd.getOptionValueSource('workspace') !== 'default');
     });
 
+  program
+    .command('experiment')
+    .argument('<matrix>', 'experiment matrix file (YAML or JSON): a spec, cases, axes, scorers')
+    .description('run a team spec across a matrix of models, seeds and settings, score every case, compare the cells (docs/experiments.md)')
+    .addOption(new Option('-w, --workspace <dir>', "the experiment's folder (default: the matrix's workspace, else experiments/<name> beside it)"))
+    .option('--replay', 'answer every model call from the recordings: no key, no network')
+    .option('--cell <id>', 'run (again) only this cell')
+    .option('--dry-run', 'print the cells, the model calls expected and an estimated cost; run nothing')
+    .option('--concurrency <n>', 'cases at once in this process', int('--concurrency'))
+    .addOption(new Option('--backend <url>', "a redis:// URL for the experiment's queue, shared by runners on other machines").env('AGENT_TEAM_BACKEND'))
+    .option('--namespace <name>', "the experiment's keys in a shared Redis (default experiment-<name>)")
+    .option('--json', 'the summary as one JSON object on the last line of stdout')
+    .option('--no-color', 'no colours (also NO_COLOR=1 or a non-terminal)')
+    .option('-q, --quiet', 'no line per case')
+    .addHelpText('after', '\nExit status: 0 when every case ran, 1 when the run stopped early (budget, interrupt) or a replay differs from its recording, 2 for a bad matrix.')
+    .action(async (file: string, _o, cmd: Command) => {
+      const { experimentCommand } = await import('./commands/experiment.js');
+      process.exitCode = await experimentCommand(file, cmd.opts());
+    });
+
   common(program.command('worker'))
     .description('join a workspace as one agent, from this process; exits when no work is left for it')
     .requiredOption('--id <id>', 'agent id')
@@ -92,6 +112,7 @@ export function buildProgram(): Command {
     .option('--shell', 'run --command through /bin/sh -c')
     .option('--cwd <dir>', 'where the command runs when the task has no worktree (default: .agents/<id>)')
     .option('--timeout <duration>', 'time limit of one attempt of the command, e.g. 90s, 10m (default 30m)')
+    .option('--experiment', "run the cases of an experiment's queue (agent-team experiment --workspace <dir>: its queue/ folder)")
     .action(async (_o, cmd: Command) => {
       const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand(cmd.opts());

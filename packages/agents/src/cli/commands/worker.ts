@@ -31,6 +31,7 @@ export interface WorkerOptions extends GlobalOptions {
   shell?: boolean;
   cwd?: string;
   timeout?: string;
+  experiment?: boolean;
 }
 
 function offlineLatency(value: string): number | [number, number] {
@@ -80,6 +81,7 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
   if (process.env.AGENT_TEAM_V8_DEFAULTS !== '1') (await import('node:v8')).setFlagsFromString('--optimize-for-size');
   assertValidId('agent', opts.id);
   const commandAgent = opts.command !== undefined || opts.preset !== undefined ? commandAgentFromOptions(opts) : null;
+  if (opts.experiment) return experimentWorker(opts);
   const role = opts.role ?? (commandAgent ? 'worker' : undefined);
   if (role === undefined) throw new ValidationError('--role is required: lead, worker, reviewer or specialist (or give --command or --preset)');
   if (!isAgentRole(role)) throw new ValidationError(`--role must be lead, worker, reviewer or specialist, got ${JSON.stringify(role)}`);
@@ -114,6 +116,34 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
     if (interrupted !== null) return interrupted;
     if (summary.status === 'aborted') throw new CliError(summary.reason, 1);
     return 0;
+  } finally {
+    interrupt.dispose();
+    await team.close();
+    await backend.close();
+  }
+}
+
+/** `worker --experiment`: takes an experiment's case tasks (each carries all it needs) until none is left. */
+async function experimentWorker(opts: WorkerOptions): Promise<number> {
+  if (opts.role !== undefined || opts.command !== undefined || opts.preset !== undefined || opts.model !== 'offline') {
+    throw new ValidationError('--experiment runs the cases with the models their cells name: drop --role, --model, --command and --preset');
+  }
+  const { ExperimentRunnerAgent } = await import('../../experiment/runner.js');
+  const backend = await openFromOptions(opts, { create: false });
+  const team = new AgentTeam({ backend, teamId: 'experiment', ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}) });
+  const interrupt = interruptOnSignals();
+  try {
+    const runner = new ExperimentRunnerAgent(opts.id, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    const agent = team.addAgent(runner);
+    const summary = await team.run({ stopWhenIdle: !opts.follow, signal: interrupt.signal });
+    if (runner.refusal) {
+      // It handed the case back; the run goes on with runners that have what it lacks.
+      throw new CliError(`worker ${agent.id} stopped taking cases: ${runner.refusal}`, 2);
+    }
+    const reason = ['completed', 'failed', 'stalled'].includes(summary.status) ? 'no work left for it' : summary.reason;
+    if (opts.json) printJson({ agent: agent.id, role: 'experiment', tasksDone: agent.completedCount, stopped: reason, released: summary.released });
+    else console.error(`worker ${agent.id} (experiment): ${agent.completedCount} case${agent.completedCount === 1 ? '' : 's'} done; ${reason}`);
+    return interrupt.exitCode() ?? 0;
   } finally {
     interrupt.dispose();
     await team.close();
