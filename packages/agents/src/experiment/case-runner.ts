@@ -364,7 +364,7 @@ export function withSeed(model: LanguageModel, seed: number): LanguageModel {
 }
 
 function emptyTotals(): UsageTotals {
-  return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0 };
+  return { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, unpricedCalls: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheSavingsUsd: 0 };
 }
 
 function roundUsd(v: number): number {
