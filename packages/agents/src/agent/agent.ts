@@ -20,6 +20,7 @@ import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
+import { type AttemptTrace, loadTracing, NO_TRACING, type Tracing, withTraceparent } from '../telemetry/tracing.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
 import type { AgentRuntime } from './runtime.js';
@@ -165,6 +166,9 @@ export class Agent {
   private runtimeRef: AgentRuntime | null = null;
   private readonly controller = new AbortController();
   private readonly inFlight = new Map<string, Claim>();
+  /** OpenTelemetry, when the application has it (see telemetry/tracing.ts). */
+  private tracing: Tracing = NO_TRACING;
+  private readonly traces = new Map<string, AttemptTrace>();
   private idleAnnounced = false;
   private startedAt = 0;
   private lastReport: { status: AgentRecord['status']; at: number; current: string } | null = null;
@@ -280,6 +284,7 @@ export class Agent {
    */
   async runLoop(runtime: AgentRuntime, options: RunLoopOptions = {}): Promise<number> {
     this.runtimeRef = runtime;
+    this.tracing = await loadTracing();
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
     const running = new Set<Promise<void>>();
     let started = 0;
@@ -401,18 +406,21 @@ export class Agent {
     const task = claim.task;
     const signal = AbortSignal.any([loopSignal, claim.signal]);
     this.inFlight.set(task.id, claim);
+    const trace = this.tracing.attempt(task, { agentId: this.id, role: this.role, teamId: runtime.teamId });
+    this.traces.set(task.id, trace);
     runtime.emit({ type: 'task.started', taskId: task.id, agentId: this.id, attempt: task.attempt });
     try {
       let result: unknown;
       try {
         const ctx = await this.createContext(task, signal);
-        result = await this.execute(task, ctx);
+        result = await trace.run(() => this.execute(task, ctx));
       } catch (err) {
         await this.afterError(claim, err, loopSignal);
         return;
       }
       if (claim.signal.aborted) {
         // The lease was lost while we worked: whatever we produced is void, another agent has the task.
+        trace.outcome('lost');
         runtime.emit({ type: 'task.lost', taskId: task.id, agentId: this.id, reason: errorMessage(claim.signal.reason) });
         return;
       }
@@ -428,23 +436,29 @@ export class Agent {
       }
     } finally {
       this.inFlight.delete(task.id);
+      this.traces.delete(task.id);
+      trace.end();
     }
   }
 
   private async afterError(claim: Claim, err: unknown, loopSignal: AbortSignal): Promise<void> {
     const runtime = this.runtime;
+    const trace = this.traces.get(claim.taskId);
     if (claim.signal.aborted || err instanceof LeaseLostError) {
+      trace?.outcome('lost');
       runtime.emit({ type: 'task.lost', taskId: claim.taskId, agentId: this.id, reason: errorMessage(claim.signal.reason ?? err) });
       return;
     }
     if (loopSignal.aborted) {
       // The run is ending: hand the task back without using an attempt.
       await claim.release();
+      trace?.outcome('handed_back');
       runtime.emit({ type: 'task.handed_back', taskId: claim.taskId, agentId: this.id });
       return;
     }
     // Whatever the error says goes to disk (failed record, event log, export): without the secrets.
     const message = redactSecrets(errorMessage(err));
+    trace?.outcome('failed', message);
     await this.untilStored(claim, () => claim.fail(message, { retryable: isRetryable(err) }));
   }
 
@@ -472,8 +486,10 @@ export class Agent {
   private async record(claim: Claim, result: unknown): Promise<void> {
     const runtime = this.runtime;
     const task = claim.task;
+    const trace = this.traces.get(task.id);
     const verdict = await runtime.hooks.onTaskCompleted?.(task, result, { agentId: this.id });
     if (verdict && typeof verdict === 'object' && 'veto' in verdict) {
+      trace?.outcome('vetoed');
       runtime.emit({ type: 'task.vetoed', taskId: task.id, agentId: this.id, feedback: verdict.veto });
       if (task.feedback.length >= runtime.settings.maxVetoes) {
         await claim.fail(`vetoed ${task.feedback.length + 1} times; last: ${verdict.veto}`, { retryable: false });
@@ -484,13 +500,15 @@ export class Agent {
     }
     if (result instanceof Deferral) {
       await claim.defer(result.dependencies);
+      trace?.outcome('deferred');
       return;
     }
     const review = task.metadata.review === true && task.type !== 'review';
     await this.untilStored(claim, () => claim.complete(result, { review }));
+    trace?.outcome(review ? 'review' : 'completed');
     this.completedCount += 1;
     if (review) {
-      const reviewTask = await runtime.queue.add(reviewTaskFor(task));
+      const reviewTask = await runtime.queue.add(withTraceparent(reviewTaskFor(task), trace?.traceparent()));
       await runtime.taskAdded(reviewTask);
     }
     for (const lead of runtime.leads()) {
@@ -512,8 +530,13 @@ export class Agent {
     const messages = await runtime.bus.receive(this.id);
     if (messages.length > 0) await runtime.bus.ack(this.id, messages);
     const attribution = { agentId: this.id, taskId: task.id, teamId: runtime.teamId };
-    const track = (model: LanguageModel, extra: Attribution = {}) =>
-      withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
+    const trace = this.traces.get(task.id);
+    const track = (model: LanguageModel, extra: Attribution = {}) => {
+      const counted = withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
+      return trace ? trace.model(counted) : counted;
+    };
+    // Tasks this attempt adds carry its trace, so their attempts (in any process) join it.
+    const traced = <T extends { metadata?: Record<string, unknown> }>(input: T): T => withTraceparent(input, trace?.traceparent());
     // Cache hints keyed by team and role, so agents of one role share the provider's cache.
     const cacheKey = promptCacheKey(runtime.teamId, this.role, this.options.specialty);
     const model = track(withPromptCache(this.model, { enabled: this.options.cache ?? true, key: cacheKey }));
@@ -528,18 +551,18 @@ export class Agent {
       messages,
       signal,
       addTask: async (input) => {
-        const added = await runtime.queue.add(input);
+        const added = await runtime.queue.add(traced(input));
         await runtime.taskAdded(added);
         return added;
       },
       addTasks: async (inputs) => {
-        const added = await runtime.queue.addMany(inputs);
+        const added = await runtime.queue.addMany(inputs.map(traced));
         for (const t of added) await runtime.taskAdded(t);
         return added;
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
-      tools: this.tools,
+      tools: trace ? trace.tools(this.tools) : this.tools,
       ...(this.codebase ? { codebase: this.codebase } : {}),
       ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,

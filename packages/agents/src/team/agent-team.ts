@@ -20,6 +20,7 @@ import {
   rules,
 } from '@agent-team/core';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadTracing, withTraceparent } from '../telemetry/tracing.js';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
@@ -257,7 +258,9 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
 
   /** Adds tasks atomically (all or nothing). */
   async addTasks(inputs: ReadonlyArray<TaskInput & { review?: boolean }>): Promise<TaskRecord[]> {
-    const tasks = await this.queue.addMany(inputs.map(toTaskInput));
+    // Inside the application's own span (OpenTelemetry), the tasks carry it: their attempts join its trace.
+    const traceparent = (await loadTracing()).activeTraceparent();
+    const tasks = await this.queue.addMany(inputs.map((input) => withTraceparent(toTaskInput(input), traceparent)));
     for (const task of tasks) await this.runtime.taskAdded(task);
     return tasks;
   }
