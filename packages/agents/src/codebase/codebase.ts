@@ -21,6 +21,7 @@ import {
   uniqueSuffix,
 } from '@agent-team/core';
 import { type GlobMatcher, compileGlob } from './glob.js';
+import { linearPattern } from './patterns.js';
 
 /**
  * A refused file operation that is not a confinement problem: writing without
@@ -127,7 +128,10 @@ export interface ListResult {
 }
 
 export interface SearchOptions {
-  /** Treat the pattern as a JavaScript regular expression. @default false (plain text) */
+  /**
+   * Treat the pattern as a regular expression in RE2 syntax (JavaScript's, less
+   * lookaround and backreferences), matched in linear time. @default false (plain text)
+   */
   regex?: boolean;
   /** Ignore case. @default false */
   ignoreCase?: boolean;
@@ -259,6 +263,7 @@ export class Codebase {
     const limit = positiveInteger('limit', options.limit, 2000);
     const resolved = this.confine(target);
     this.refuseLockFolder(resolved, target, 'read');
+    refuseGit(resolved, target, 'read');
     if (!resolved.exists) {
       throw new CodebaseAccessError(`file ${describeValue(target)} does not exist in the codebase: list the folder to see what is there`);
     }
@@ -328,6 +333,7 @@ export class Codebase {
         }
         result.filesSearched += 1;
         const lines = text.split('\n');
+        if (lines.at(-1) === '') lines.pop(); // the newline that ends the last line starts no line
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i] as string;
           if (!test(line)) continue;
@@ -381,25 +387,41 @@ export class Codebase {
     }
     try {
       this.assertLock(lock, target);
-      const folder = this.prepareFolder(resolved, target);
-      const temp = path.join(folder, `.${path.basename(resolved.absolute)}.${uniqueSuffix()}.agent-team.tmp`);
-      const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o666);
+      // On Linux the folder is pinned by a descriptor and every step below goes
+      // through it (/proc/self/fd/N/name), so a folder swapped for a link while
+      // the write runs cannot send a folder, temp file or rename outside.
+      const pinned = this.openFolder(resolved, target);
+      const folder = pinned === undefined ? this.prepareFolder(resolved, target) : `/proc/self/fd/${pinned}`;
+      const name = path.basename(resolved.absolute);
+      const temp = path.join(folder, `.${name}.${uniqueSuffix()}.agent-team.tmp`);
       try {
+        const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o666);
         try {
-          assertOpenedInside(fd, this.root, temp, target);
-          fs.writeFileSync(fd, content);
-          if (before) fs.fchmodSync(fd, before.mode & 0o7777);
+          try {
+            try {
+              assertOpenedInside(fd, this.root, temp, target);
+            } catch (err) {
+              // The temp file was made outside (its folder swapped for a link after the check): remove it where it is.
+              removeOpened(fd);
+              throw err;
+            }
+            fs.writeFileSync(fd, content);
+            if (before) fs.fchmodSync(fd, before.mode & 0o7777);
+          } finally {
+            fs.closeSync(fd);
+          }
+          // The commit point: the lock must still be ours, and the folder still inside the root.
+          this.assertLock(lock, target);
+          const where = safeRealpath(folder);
+          if (pinned === undefined ? where !== folder : !isInside(this.root, where)) {
+            throw new CodebaseAccessError(`write to ${describeValue(target)} refused: its folder was moved or replaced while writing`);
+          }
+          fs.renameSync(temp, path.join(folder, name));
         } finally {
-          fs.closeSync(fd);
+          fs.rmSync(temp, { force: true });
         }
-        // The commit point: the lock must still be ours, and the folder still the one checked.
-        this.assertLock(lock, target);
-        if (safeRealpath(folder) !== folder) {
-          throw new CodebaseAccessError(`write to ${describeValue(target)} refused: its folder was moved or replaced while writing`);
-        }
-        fs.renameSync(temp, resolved.absolute);
       } finally {
-        fs.rmSync(temp, { force: true });
+        if (pinned !== undefined) fs.closeSync(pinned);
       }
       return { path: resolved.relative, bytes, created: before === undefined };
     } finally {
@@ -458,6 +480,7 @@ export class Codebase {
   private confineFolder(dir: string, action: string): ConfinedPath {
     const resolved = this.confine(dir);
     this.refuseLockFolder(resolved, dir, action);
+    refuseGit(resolved, dir, action);
     if (!resolved.exists) {
       throw new CodebaseAccessError(`cannot ${action} ${describeValue(dir)}: it does not exist in the codebase`);
     }
@@ -500,10 +523,7 @@ export class Codebase {
       throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: it is the codebase root; name a file`);
     }
     this.refuseLockFolder(resolved, shown, 'write');
-    // A file under .git can run code (hooks) or rewrite history: never an agent's to write.
-    if (within(resolved.relative.toLowerCase(), '.git')) {
-      throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: files under .git are not writable by agents`);
-    }
+    refuseGit(resolved, shown, 'write');
   }
 
   private isSkipped(name: string, relative: string): boolean {
@@ -649,35 +669,100 @@ export class Codebase {
       const lower = pattern.toLowerCase();
       return (line) => line.toLowerCase().includes(lower);
     }
-    // A quantified group that itself contains a quantifier, like (a+)+, can take
-    // exponential time on a near-miss, and a RegExp cannot be interrupted.
-    if (/\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)[*+{]/.test(pattern)) {
-      throw new ValidationError(
-        `regular expression ${describeValue(pattern)} nests quantifiers (like "(a+)+"), which can take exponential time: simplify it`,
-      );
-    }
-    let regex: RegExp;
-    try {
-      regex = new RegExp(pattern, options.ignoreCase ? 'i' : '');
-    } catch (err) {
-      throw new ValidationError(`invalid regular expression ${describeValue(pattern)}: ${errorMessage(err)}`);
-    }
+    // RE2's linear-time automaton: no pattern can backtrack for seconds and starve the heartbeats.
+    const regex = linearPattern(pattern, { ignoreCase: options.ignoreCase === true });
     return (line) => regex.test(line.length > MAX_REGEX_LINE ? line.slice(0, MAX_REGEX_LINE) : line);
   }
 
   /**
-   * The target's folder, created if missing, and checked to be inside the root
-   * after creation (a link planted at a new folder's name is caught here).
+   * Linux: a descriptor on the target's folder, walked from the root one part
+   * at a time, each opened through its parent's descriptor without following
+   * a link and created there when missing. Undefined where /proc/self/fd is
+   * not available (the path-based {@link prepareFolder} is used instead).
+   */
+  private openFolder(resolved: ConfinedPath, shown: string): number | undefined {
+    if (!PROC_FD) return undefined;
+    const folderRelative = path.posix.dirname(resolved.relative);
+    const flags = fs.constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+    let fd = fs.openSync(this.root, fs.constants.O_RDONLY | O_DIRECTORY);
+    try {
+      for (const part of folderRelative === '.' ? [] : folderRelative.split('/')) {
+        const at = `/proc/self/fd/${fd}/${part}`;
+        let child: number;
+        try {
+          child = fs.openSync(at, flags);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP' || code === 'ENOTDIR') {
+            throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: "${part}" on its way is not a folder (a link or a file)`);
+          }
+          if (code !== 'ENOENT') throw err;
+          try {
+            fs.mkdirSync(at);
+          } catch (mkdirError) {
+            if ((mkdirError as NodeJS.ErrnoException).code !== 'EEXIST') throw mkdirError;
+          }
+          child = fs.openSync(at, flags);
+        }
+        fs.closeSync(fd);
+        fd = child;
+      }
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /**
+   * The target's folder, its missing parts created one at a time. Each part is
+   * checked before going on (a real folder, not a link, whose real path is
+   * where it should be), so a folder swapped for a link outside the root
+   * while the write runs stops the walk there; a folder that was nonetheless
+   * made outside (the swap fell between the check and the mkdir) is removed
+   * again before the write is refused.
    */
   private prepareFolder(resolved: ConfinedPath, shown: string): string {
     const folder = path.dirname(resolved.absolute);
     const folderRelative = path.posix.dirname(resolved.relative);
-    if (!fs.existsSync(folder)) fs.mkdirSync(folder, { recursive: true });
-    const again = resolveConfined(this.root, folderRelative === '.' ? '.' : folderRelative);
-    if (!again.exists || again.absolute !== folder || !fs.statSync(folder).isDirectory()) {
-      throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: its folder changed while it was being created`);
+    const changed = () => new CodebaseAccessError(`write to ${describeValue(shown)} refused: its folder changed while it was being created`);
+    let current = this.root;
+    for (const part of folderRelative === '.' ? [] : folderRelative.split('/')) {
+      const next = path.join(current, part);
+      let created = false;
+      if (!fs.lstatSync(next, { throwIfNoEntry: false })) {
+        try {
+          fs.mkdirSync(next);
+          created = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
+      const real = safeRealpath(next);
+      if (real !== next || !fs.lstatSync(next, { throwIfNoEntry: false })?.isDirectory()) {
+        if (created && real !== next && !isInside(this.root, real)) removeEmptyFolder(real);
+        throw changed();
+      }
+      current = next;
     }
+    if (current !== folder) throw changed();
     return folder;
+  }
+}
+
+/**
+ * Refuses a path with a `.git` component at any depth (the root's, a nested
+ * repository's or submodule's, a worktree's `.git` file): its hooks and
+ * config (`core.fsmonitor`, `core.hooksPath`) run code on the next git
+ * command, and its config may hold credentials. Checked on the resolved path,
+ * so a link to a `.git` folder is caught too; case-insensitively, for
+ * case-insensitive file systems.
+ */
+function refuseGit(resolved: ConfinedPath, shown: string, action: string): void {
+  if (resolved.relative.toLowerCase().split('/').includes('.git')) {
+    throw new CodebaseAccessError(
+      `cannot ${action} ${describeValue(shown)}: paths inside a .git folder (at any depth) are not for agents; use the codebase's files`,
+    );
   }
 }
 
@@ -687,6 +772,27 @@ function within(relative: string, folder: string): boolean {
 
 function toPosix(p: string): string {
   return path.sep === '/' ? p : p.split(path.sep).join('/');
+}
+
+/** Removes the file open on `fd` by its real path (Linux's /proc/self/fd), wherever it ended up. */
+const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
+
+function removeOpened(fd: number): void {
+  try {
+    fs.unlinkSync(fs.readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    // no /proc, or already gone
+  }
+}
+
+/** Removes a folder this process just made by mistake (through a swapped link), if it is still empty. */
+function removeEmptyFolder(p: string): void {
+  try {
+    fs.rmdirSync(p);
+  } catch {
+    // not empty (someone else's now) or gone: leave it
+  }
 }
 
 function safeRealpath(p: string): string {
