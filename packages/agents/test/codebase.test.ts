@@ -329,6 +329,7 @@ describe('Codebase', () => {
       expect(lock.lost).toBe(true);
       expect(fs.readFileSync(path.join(root, 'src', 'a.ts'), 'utf8')).toContain('export const a = 1;');
 
+      await codebase.read('src/a.ts'); // the tools refuse to overwrite what the agent has not read
       const model = new ScriptedToolModel([[call('1', 'write_file', { path: 'src/a.ts', content: 'stale edit\n' })], 'ok']);
       const result = await runTools(model, { messages: [{ role: 'user', content: 'edit a.ts' }] }, codebaseTools(codebase));
       const output = result.messages.find((m) => m.role === 'tool')?.content;
@@ -350,7 +351,7 @@ describe('Codebase', () => {
     open.push(locks);
     const codebase = new Codebase(root, { locks, owner: 'w1', allowWrite: true });
     const tools = codebaseTools(codebase);
-    expect(tools.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file']);
+    expect(tools.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file', 'edit_file']);
     for (const tool of tools) {
       expect(tool.parameters.type).toBe('object');
       expect(tool.description.length).toBeGreaterThan(40);
@@ -371,7 +372,7 @@ describe('Codebase', () => {
     expect(outputs[4]).toMatch(/^error: invalid arguments for "read_file"/);
     expect(fs.readFileSync(path.join(root, 'src', 'a.ts'), 'utf8')).toBe('export const b = 3;\n');
     expect(result.response.text).toBe('Done: b is now 3.');
-    expect(model.requests[0]?.tools?.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file']);
+    expect(model.requests[0]?.tools?.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file', 'edit_file']);
     expect(locks.list()).toEqual([]);
   });
 

@@ -18,6 +18,7 @@ import {
 } from '@agent-team/core';
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
+import type { CommandRule } from '../codebase/run-command.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
 import { type AttemptTrace, loadTracing, NO_TRACING, type Tracing, withTraceparent } from '../telemetry/tracing.js';
@@ -48,7 +49,17 @@ export interface AgentOptions {
    * `search_code` (and `write_file` with `allowWrite`) confined to `root`;
    * writes take resource locks shared by every agent using the same `lockDir`.
    */
-  codebase?: { root: string; allowWrite?: boolean; lockDir?: string };
+  codebase?: {
+    root: string;
+    allowWrite?: boolean;
+    lockDir?: string;
+    /** What the `run_command` tool may start (see {@link CommandRule}); without any, the tool is not offered. */
+    commands?: readonly CommandRule[];
+    /** Variables passed on to those commands besides the minimal set (never this process's keys unless named here). */
+    env?: Readonly<Record<string, string>>;
+    /** Default timeout of a command. @default 120_000 */
+    commandTimeoutMs?: number;
+  };
   /**
    * A scratch folder of the agent's own, `<base>/.agents/<id>` (in
    * `context.workdir`): `true` puts it under the codebase root (or the
@@ -202,7 +213,14 @@ export class Agent {
           locks: locksFor(options.codebase.root, options.codebase.lockDir),
         })
       : undefined;
-    this.tools = this.codebase ? codebaseTools(this.codebase) : [];
+    const cb = options.codebase;
+    this.tools = this.codebase
+      ? codebaseTools(this.codebase, {
+          ...(cb?.commands ? { commands: cb.commands } : {}),
+          ...(cb?.env ? { env: cb.env } : {}),
+          ...(cb?.commandTimeoutMs !== undefined ? { timeoutMs: cb.commandTimeoutMs } : {}),
+        })
+      : [];
   }
 
   /** The agent's scratch folder (created on first use), or undefined without the `workdir` option. */
