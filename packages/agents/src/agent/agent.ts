@@ -19,6 +19,8 @@ import {
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import type { CommandRule } from '../codebase/run-command.js';
+import type { MergeOutcome, TeamRepo } from '../git/team-repo.js';
+import '../git/events.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
 import { type AttemptTrace, loadTracing, NO_TRACING, type Tracing, withTraceparent } from '../telemetry/tracing.js';
@@ -49,7 +51,12 @@ export interface AgentOptions {
    * `search_code` (and `write_file` with `allowWrite`) confined to `root`;
    * writes take resource locks shared by every agent using the same `lockDir`.
    */
-  codebase?: {
+  /**
+   * The files this agent works on: `'write'` or `'read'` for the team's git
+   * repository (the team's `codebase` option: a worktree per task, commits and
+   * a merge queue), or a folder of its own. @default none
+   */
+  codebase?: 'write' | 'read' | 'none' | {
     root: string;
     allowWrite?: boolean;
     lockDir?: string;
@@ -206,14 +213,14 @@ export class Agent {
     this.model = model;
     this.options = options;
     this.concurrency = concurrency;
-    this.codebase = options.codebase
+    this.codebase = typeof options.codebase === 'object'
       ? new Codebase(options.codebase.root, {
           owner: id,
           allowWrite: options.codebase.allowWrite ?? false,
           locks: locksFor(options.codebase.root, options.codebase.lockDir),
         })
       : undefined;
-    const cb = options.codebase;
+    const cb = typeof options.codebase === 'object' ? options.codebase : undefined;
     this.tools = this.codebase
       ? codebaseTools(this.codebase, {
           ...(cb?.commands ? { commands: cb.commands } : {}),
@@ -227,7 +234,7 @@ export class Agent {
   workdir(): string | undefined {
     const opt = this.options.workdir;
     if (!opt) return undefined;
-    const base = typeof opt === 'string' ? opt : (this.options.codebase?.root ?? process.cwd());
+    const base = typeof opt === 'string' ? opt : ((typeof this.options.codebase === 'object' ? this.options.codebase.root : undefined) ?? process.cwd());
     return agentWorkdir(base, this.id);
   }
 
@@ -432,6 +439,9 @@ export class Agent {
       try {
         const ctx = await this.createContext(task, signal);
         result = await trace.run(() => this.execute(task, ctx));
+        if (this.repoAccess() === 'write' && !(result instanceof Deferral) && !claim.signal.aborted) {
+          result = await this.finishInRepo(task, result, signal);
+        }
       } catch (err) {
         await this.afterError(claim, err, loopSignal);
         return;
@@ -516,6 +526,10 @@ export class Agent {
       }
       return;
     }
+    if (result instanceof MergeRefused) {
+      await this.reopenAfterMerge(claim, result);
+      return;
+    }
     if (result instanceof Deferral) {
       await claim.defer(result.dependencies);
       trace?.outcome('deferred');
@@ -541,6 +555,67 @@ export class Agent {
     }
   }
 
+  /** This agent's access to the team's repository, when the team has one. */
+  protected repoAccess(): 'write' | 'read' | undefined {
+    const access = this.options.codebase;
+    return this.runtimeRef?.repo && (access === 'write' || access === 'read') ? access : undefined;
+  }
+
+  /** The file tools on the task's worktree (write) or on `mergeInto` (read). */
+  private async repoTools(task: TaskRecord): Promise<{ codebase: Codebase; tools: ExecutableTool[] } | undefined> {
+    const access = this.repoAccess();
+    const repo = this.runtime.repo;
+    if (!access || !repo) return undefined;
+    const root = access === 'write' ? await repo.worktreeFor(task.id) : await repo.snapshotFor(this.id);
+    const codebase = new Codebase(root, { owner: this.id, allowWrite: access === 'write' });
+    const tools = codebaseTools(codebase, { commands: repo.commands, env: repo.env });
+    return { codebase, tools };
+  }
+
+  /**
+   * After a coding task's work: commit it on the task's branch and, unless the
+   * task is held for review, merge it (with the tests) through the merge queue.
+   * The result carries the commit, the diff stat and the test outcome.
+   */
+  private async finishInRepo(task: TaskRecord, result: unknown, signal: AbortSignal): Promise<unknown> {
+    const repo = this.runtime.repo as TeamRepo;
+    const worktree = await repo.worktreeFor(task.id);
+    const info = await repo.commit(worktree, task.id, task.description, this.id);
+    const summary = { summary: result, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat };
+    this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
+    const review = task.metadata.review === true && task.type !== 'review';
+    if (review || !info.commit) {
+      // Held for review: the merge waits for the approval. Nothing changed: nothing to merge.
+      if (!info.commit) await repo.removeWorktree(task.id);
+      return summary;
+    }
+    const merged = await repo.merge(task.id, this.id, signal);
+    if (!merged.merged) return new MergeRefused(merged);
+    await repo.removeWorktree(task.id);
+    this.runtime.emit({ type: 'git.merged', taskId: task.id, agentId: this.id, into: merged.into, commit: merged.commit });
+    return { ...summary, merged: { commit: merged.commit, into: merged.into }, ...(merged.test ? { test: merged.test } : {}) };
+  }
+
+  /** A merge that failed: the task starts over from the new `mergeInto` with why as feedback, or fails after its attempts. */
+  private async reopenAfterMerge(claim: Claim, refused: MergeRefused): Promise<void> {
+    const task = claim.task;
+    const repo = this.runtime.repo as TeamRepo;
+    const outcome = refused.outcome;
+    const feedback =
+      outcome.reason === 'conflict'
+        ? `Merge conflict: your change to ${outcome.files.join(', ') || 'the files'} conflicts with work merged meanwhile. ` +
+          'You start again from the merged code: read the files again and make your change on top of it.'
+        : `Tests failed after merging your change into ${repo.mergeInto} (${outcome.test.command}, exit ${String(outcome.test.exitCode)}):\n${outcome.test.output.slice(-1500)}`;
+    this.runtime.emit({ type: 'git.merge_refused', taskId: task.id, agentId: this.id, reason: outcome.reason, detail: feedback.split('\n')[0] ?? '' });
+    const earlier = task.feedback.filter((f) => f.startsWith('Merge conflict') || f.startsWith('Tests failed after merging')).length;
+    await repo.startOver(task.id, task.attempt);
+    if (earlier + 1 >= task.maxAttempts) {
+      await claim.fail(`${feedback.split('\n')[0]} (after ${earlier + 1} merge attempts)`, { retryable: false });
+      return;
+    }
+    await claim.release({ feedback });
+  }
+
   /** Builds what `execute` sees: dependencies, messages, a usage-counting model, helpers. */
   protected async createContext(task: TaskRecord, signal: AbortSignal): Promise<TaskContext> {
     const runtime = this.runtime;
@@ -553,6 +628,7 @@ export class Agent {
       const counted = withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
       return trace ? trace.model(counted) : counted;
     };
+    const inRepo = await this.repoTools(task);
     // Tasks this attempt adds carry its trace, so their attempts (in any process) join it.
     const traced = <T extends { metadata?: Record<string, unknown> }>(input: T): T => withTraceparent(input, trace?.traceparent());
     // Cache hints keyed by team and role, so agents of one role share the provider's cache.
@@ -580,8 +656,8 @@ export class Agent {
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
-      tools: trace ? trace.tools(this.tools) : this.tools,
-      ...(this.codebase ? { codebase: this.codebase } : {}),
+      tools: trace ? trace.tools(inRepo?.tools ?? this.tools) : (inRepo?.tools ?? this.tools),
+      ...(inRepo ? { codebase: inRepo.codebase } : this.codebase ? { codebase: this.codebase } : {}),
       ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,
       defer: (deps) => new Deferral(deps),
@@ -625,4 +701,9 @@ export function isRetryable(err: unknown): boolean {
   if (typeof err === 'object' && err !== null && 'isRetryable' in err) return Boolean(err.isRetryable);
   if (err instanceof ValidationError) return false;
   return true;
+}
+
+/** What a coding task's attempt returns when its merge was refused (a conflict, or tests failing after the merge). */
+class MergeRefused {
+  constructor(readonly outcome: Exclude<MergeOutcome, { merged: true }>) {}
 }
