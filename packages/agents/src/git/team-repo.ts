@@ -90,7 +90,8 @@ export class TeamRepo {
     this.commands = options.commands ?? defaultCommandRules(options.test);
     this.env = options.env ?? {};
     fs.mkdirSync(this.worktrees, { recursive: true });
-    this.locks = new ResourceLocks({ root: this.worktrees, lockDir: path.join(this.worktrees, '.locks'), staleMs: 30_000 });
+    // A merge lock left by a killed worker is taken over after 6 s (its holder refreshes it every 2 s).
+    this.locks = new ResourceLocks({ root: this.worktrees, lockDir: path.join(this.worktrees, '.locks'), staleMs: 6000 });
   }
 
   /**

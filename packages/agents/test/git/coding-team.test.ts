@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TeamEvent } from '@agent-team/core';
 import { validateSpec } from '../../src/cli/spec.js';
 import { AgentRole, AgentTeam, CommandAgent, fromFunction, type LanguageModel } from '../../src/index.js';
+import { runScript } from '../../../core/test/helpers/processes.js';
 import { BIN } from '../faults/cli-harness.js';
 import { tempDir } from '../helpers.js';
 
@@ -224,6 +225,38 @@ describe('coding teams on a git repository', () => {
     expect(checkout()).toBe(before);
     await team.close();
   });
+
+  it('SIGKILL of a worker while its merge is being tested: mergeInto keeps its old commit, and the next worker merges the work once', async () => {
+    const { repo, workspace } = makeRepo();
+    const marks = path.join(dir as string, 'marks');
+    fs.mkdirSync(marks);
+    // The test command says when it starts (the merge is then done in the merge worktree) and takes a while.
+    fs.writeFileSync(path.join(repo, 'slow-test.js'), "require('fs').writeFileSync(require('path').join(process.env.MARK_DIR, 'testing-' + process.pid), '');\nsetTimeout(() => {}, 1500);\n");
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'slow test');
+    const base = git(repo, 'rev-parse', 'HEAD');
+    const adder = new AgentTeam({ workspace, teamId: 'kill' });
+    await adder.addTask('set src/a.js a to 2', { id: 'set-a' });
+    await adder.close();
+
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'coding-worker.ts');
+    const first = runScript(fixture, [workspace, repo, 'w1', marks]);
+    for (let i = 0; i < 300 && fs.readdirSync(marks).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readdirSync(marks)).toHaveLength(1);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(git(repo, 'rev-parse', 'agent-team/kill')).toBe(base);
+
+    const second = runScript(fixture, [workspace, repo, 'w2', marks]);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(second.lines.at(-1)).toBe('run ended: completed');
+    expect(git(repo, 'show', 'agent-team/kill:src/a.js')).toBe('export const a = 2;');
+    expect(git(repo, 'log', '--merges', '--format=%s', 'agent-team/kill').split('\n')).toEqual(['Merge task set-a']);
+    const team = new AgentTeam({ workspace, teamId: 'kill' });
+    const task = await team.queue.get('set-a');
+    expect(task).toMatchObject({ status: 'completed', attempt: 2, owner: 'w2' });
+    await team.close();
+  }, 60_000);
 
   it('refuses before anything starts: not a repository, uncommitted changes on HEAD, mergeInto checked out by the user', async () => {
     const { repo, workspace, checkout } = makeRepo();
