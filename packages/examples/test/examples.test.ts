@@ -40,6 +40,15 @@ describe('examples', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 
+  it('coding-team: three workers fix three bugs on worktrees, a reviewer reads the diffs, the merge queue ends green', async () => {
+    const { code, out } = await run('coding-team.ts');
+    expect(code, out).toBe(0);
+    for (const task of ['fix-add', 'fix-multiply', 'fix-clamp']) expect(out).toMatch(new RegExp(`merged ${task} into agent-team/demo`));
+    expect(out).toContain('3 of 3 pass');
+    expect(out).toContain('main is untouched: main at "tiny-math with three bugs", working tree clean: true');
+    expect(out).toContain('Tests are green on agent-team/demo.');
+  });
+
   it('anthropic and openai: without a key they say what to set and exit 0', async () => {
     const env = { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', OPENAI_BASE_URL: '' };
     const a = await run('providers.ts', ['anthropic'], env);

@@ -30,6 +30,8 @@ export interface TeamCodebaseOptions {
 export interface TestOutcome {
   command: string;
   passed: boolean;
+  /** The tests failed where this work started too (it did not make them fail). */
+  baseFailed?: boolean;
   exitCode: number | null;
   durationMs: number;
   timedOut: boolean;
@@ -314,18 +316,72 @@ export class TeamRepo {
         await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
         return { merged: false, reason: 'conflict', files, detail: (merged.stdout + merged.stderr).trim().split('\n').slice(-8).join('\n') };
       }
+      const mergedHead = await gitLine(dir, ['rev-parse', 'HEAD']);
       const test = await this.runTest(dir, signal);
+      if (test) this.noteTestStatus(mergedHead, test.passed);
       if (test && !test.passed && !this.options.allowFailingTests) {
-        await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-        return { merged: false, reason: 'tests', test };
+        // The gate: a merge may not turn a passing mergeInto red. One that was red already may stay red
+        // (a team fixing a failing suite merges its fixes one at a time).
+        const baseGreen = await this.testStatusAt(before, dir, signal);
+        if (baseGreen !== false) {
+          await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
+          return { merged: false, reason: 'tests', test };
+        }
+        test.baseFailed = true;
+        await git(dir, ['checkout', '--quiet', '--force', '--detach', mergedHead]);
       }
-      const commit = await gitLine(dir, ['rev-parse', 'HEAD']);
+      const commit = mergedHead;
       // The commit point: mergeInto moves only if it is still where the merge started.
       await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
       return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * Whether the tests pass at a commit: remembered per commit (in
+   * `worktrees/.test-status.json`, shared by the team's processes), else run
+   * in `dir` (checked out there; the caller puts it back). Undefined without
+   * a test command.
+   */
+  async testStatusAt(commit: string, dir: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    if (this.test === undefined) return undefined;
+    const known = this.readTestStatus()[commit];
+    if (known !== undefined) return known;
+    await git(dir, ['checkout', '--quiet', '--force', '--detach', commit]);
+    await git(dir, ['clean', '--quiet', '-fd']);
+    const outcome = await this.runTest(dir, signal);
+    const passed = outcome?.passed ?? true;
+    this.noteTestStatus(commit, passed);
+    return passed;
+  }
+
+  /** A detached worktree of this agent's for probing a commit (its tests) outside the merge queue. */
+  async probeDir(agentId: string): Promise<string> {
+    assertValidId('agent', agentId);
+    const dir = path.join(this.worktrees, `_probe-${agentId}`);
+    if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode === 0) return dir;
+    fs.rmSync(dir, { recursive: true, force: true });
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, `refs/heads/${this.mergeInto}`]));
+    return dir;
+  }
+
+  private readTestStatus(): Record<string, boolean> {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.worktrees, '.test-status.json'), 'utf8')) as Record<string, boolean>;
+    } catch {
+      return {};
+    }
+  }
+
+  private noteTestStatus(commit: string, passed: boolean): void {
+    const all = { ...this.readTestStatus(), [commit]: passed };
+    const file = path.join(this.worktrees, '.test-status.json');
+    const temp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, JSON.stringify(all));
+    fs.renameSync(temp, file);
   }
 
   /** Removes a finished task's worktree (its branch stays). */

@@ -112,8 +112,12 @@ async function codingChange(runtime: AgentRuntime, target: TaskRecord): Promise<
   const diff = await repo.diff(target.id).catch((err: unknown) => `(the diff could not be read: ${(err as Error).message})`);
   const lines = ['', `The change (commit ${result.commit.slice(0, 12)} on ${result.branch}):`, typeof result.diffStat === 'string' ? result.diffStat : '', '', clip(diff, 12_000)];
   const test = result.test;
-  if (test) lines.push('', `Tests (${test.command ?? 'the test command'}): ${test.passed ? 'passed' : `FAILED (exit ${String(test.exitCode)})`}`, clip(test.output ?? '', 3000));
-  const failing = test && !test.passed && !repo.options.allowFailingTests ? `${test.command ?? 'tests'} exit ${String(test.exitCode)}: ${(test.output ?? '').slice(-600)}` : undefined;
+  if (test) {
+    const failedBefore = (test as { baseFailed?: boolean }).baseFailed ? ', as they did before this change' : '';
+    lines.push('', `Tests (${test.command ?? 'the test command'}): ${test.passed ? 'passed' : `FAILED (exit ${String(test.exitCode)})${failedBefore}`}`, clip(test.output ?? '', 3000));
+  }
+  // Refused: a commit that turns passing tests red. Tests that failed where the work started too do not block it.
+  const failing = test && !test.passed && !(test as { baseFailed?: boolean }).baseFailed && !repo.options.allowFailingTests ? `${test.command ?? 'tests'} exit ${String(test.exitCode)}: ${(test.output ?? '').slice(-600)}` : undefined;
   return { prompt: lines.join('\n'), ...(failing ? { failingTests: failing } : {}) };
 }
 

@@ -166,6 +166,29 @@ describe('coding teams on a git repository', () => {
     await team.close();
   });
 
+  it('a suite that fails at the start is fixed one merge at a time: a merge may leave red tests red, never turn green ones red', async () => {
+    const { repo, workspace } = makeRepo();
+    for (const name of ['a', 'b']) fs.writeFileSync(path.join(repo, 'src', `${name}.js`), `export const ${name} = BROKEN;\n`);
+    git(repo, 'commit', '--quiet', '-am', 'two bugs');
+    const team = new AgentTeam({ workspace, teamId: 'fix', codebase: { repo, test: 'node check.js' } });
+    team.addAgent('w1', AgentRole.WORKER, coder(), { codebase: 'write' });
+    await team.addTask('set src/a.js a to 1', { id: 'fix-a' });
+    await team.addTask('set src/b.js b to 1', { id: 'fix-b', dependencies: ['fix-a'] });
+    await team.addTask('set src/c.js c to BROKEN', { id: 'break-c', dependencies: ['fix-b'], maxAttempts: 1 });
+    await team.run();
+    const fixA = (await team.queue.get('fix-a'))?.result as { test: { passed: boolean; baseFailed?: boolean } };
+    expect(fixA.test).toMatchObject({ passed: false, baseFailed: true }); // b was still broken: merged anyway
+    const fixB = (await team.queue.get('fix-b'))?.result as { test: { passed: boolean } };
+    expect(fixB.test.passed).toBe(true);
+    // Once green, a change that breaks it is refused.
+    expect((await team.queue.get('break-c'))?.status).toBe('failed');
+    const tip = git(repo, 'rev-parse', 'agent-team/fix');
+    const wt = path.join(dir as string, 'verify');
+    git(repo, 'worktree', 'add', '--quiet', '--detach', wt, tip);
+    expect(execFileSync('node', ['check.js'], { cwd: wt, encoding: 'utf8' })).toBe('all good\n');
+    await team.close();
+  });
+
   it('a reviewer sees the diff and the test run; its approval merges the work, and it cannot approve failing tests', async () => {
     const { repo, workspace, checkout } = makeRepo();
     const before = checkout();
