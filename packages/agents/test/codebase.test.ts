@@ -210,7 +210,7 @@ describe('Codebase', () => {
       await expect(codebase.read('src/image.png')).rejects.toThrow(/looks binary/);
       await expect(codebase.read('src')).rejects.toThrow(/it is a folder/);
       await expect(codebase.read('src/nope.ts')).rejects.toThrow(/does not exist in the codebase/);
-      await expect(codebase.read('src/a.ts', { offset: 0 })).rejects.toThrow(/offset must be a whole number >= 1, got 0/);
+      await expect(codebase.read('src/a.ts', { offset: 0 })).rejects.toThrow(/offset must be an integer of at least 1, got 0/);
     });
 
     it('lists folders, skipping .git, node_modules, agent folders and the lock folder, without following links', async () => {

@@ -1,4 +1,4 @@
-import { AgentTeamError, ValidationError, describeValue } from '@agent-team/core';
+import { AgentTeamError, checkInt } from '@agent-team/core';
 
 /**
  * A refused file operation that is not a confinement problem: writing without
@@ -15,11 +15,7 @@ export class CodebaseAccessError extends AgentTeamError {}
  */
 export class StaleFileError extends CodebaseAccessError {}
 
-/** A whole number >= 1, or the fallback when absent; otherwise a ValidationError naming the option. */
+/** A whole number >= 1, or the fallback when absent; otherwise core's InvalidOptionError naming the option. */
 export function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(`${name} must be a whole number >= 1, got ${describeValue(value)}`);
-  }
-  return value;
+  return value === undefined ? fallback : checkInt(name, value, { min: 1 });
 }

@@ -147,6 +147,8 @@ export class TeamRepo {
     }
     const exists = (await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${mergeInto}`], { allowFailure: [1] })).exitCode === 0;
     if (!exists) await git(repo, ['branch', mergeInto, base]);
+    // Housekeeping: registrations of worktrees whose folders are gone (finished tasks, a removed workspace).
+    await git(repo, ['worktree', 'prune']);
     if (options.testTimeoutMs !== undefined && (!Number.isInteger(options.testTimeoutMs) || options.testTimeoutMs < 1000)) {
       throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
     }
@@ -177,11 +179,18 @@ export class TeamRepo {
       if (head.exitCode === 0 && head.stdout.trim() === `refs/heads/${branch}`) return dir;
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-    const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
-    await this.withGitRetry(() =>
-      git(this.repo, hasBranch ? ['worktree', 'add', '--quiet', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]),
-    );
+    // The common case in one git call: a new branch from mergeInto. Else the branch exists (a retry), or a
+    // stale registration of this path is in the way (its folder was removed): prune, and add on the branch.
+    try {
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]));
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+      const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
+      await this.withGitRetry(() =>
+        git(this.repo, hasBranch ? ['worktree', 'add', '--quiet', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]),
+      );
+    }
     return dir;
   }
 
@@ -223,19 +232,19 @@ export class TeamRepo {
   async commit(worktree: string, taskId: string, description: string, agentId: string): Promise<CommitInfo> {
     const branch = this.branchOf(taskId);
     await git(worktree, ['add', '--all']);
-    const changed = (await git(worktree, ['diff', '--cached', '--quiet'], { allowFailure: [1] })).exitCode === 1;
-    if (changed) {
-      const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
-      const email = `${agentId}@agent-team.invalid`;
-      await git(worktree, [
-        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false',
-        'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`,
-      ]);
-    }
+    const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
+    const email = `${agentId}@agent-team.invalid`;
+    // git commit exits 1 when there is nothing to commit: that is an answer, not an error.
+    const committed = await git(
+      worktree,
+      ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`],
+      { allowFailure: [1] },
+    );
+    const changed = committed.exitCode === 0;
     const head = await gitLine(worktree, ['rev-parse', 'HEAD']);
     const forkPoint = await gitLine(worktree, ['merge-base', 'HEAD', this.mergeInto]);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
-    const ahead = Number(await gitLine(worktree, ['rev-list', '--count', `${this.mergeInto}..HEAD`])) > 0;
+    const ahead = head !== forkPoint;
     const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
     return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
   }
@@ -291,15 +300,15 @@ export class TeamRepo {
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
     try {
       const dir = path.join(this.worktrees, '_merge');
-      if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode !== 0) {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      const gitDir = worktreeGitDir(dir);
+      if (fs.existsSync(dir) && (gitDir === undefined || !fs.existsSync(gitDir))) fs.rmSync(dir, { recursive: true, force: true });
       if (!fs.existsSync(dir)) {
         await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
         await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
       }
       // Whatever a killed merge left (a merge in progress, stray files) goes: this worktree is only ever the team's.
-      await git(dir, ['merge', '--abort'], { allowFailure: [128] });
+      const inProgress = worktreeGitDir(dir);
+      if (inProgress && fs.existsSync(path.join(inProgress, 'MERGE_HEAD'))) await git(dir, ['merge', '--abort'], { allowFailure: [128] });
       const before = await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`]);
       await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
       await git(dir, ['clean', '--quiet', '-fd']);
@@ -384,10 +393,12 @@ export class TeamRepo {
     fs.renameSync(temp, file);
   }
 
-  /** Removes a finished task's worktree (its branch stays). */
+  /**
+   * Removes a finished task's worktree (its branch stays). Its registration in
+   * the repository is pruned later (the next prune, or when the path is needed again).
+   */
   async removeWorktree(taskId: string): Promise<void> {
-    fs.rmSync(path.join(this.worktrees, taskId), { recursive: true, force: true });
-    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    await fs.promises.rm(path.join(this.worktrees, taskId), { recursive: true, force: true });
   }
 
   /** Git takes lock files on refs and worktree metadata; processes of one team can meet there. */
@@ -404,6 +415,17 @@ export class TeamRepo {
 
   async close(): Promise<void> {
     await this.locks.releaseAll();
+  }
+}
+
+/** The git folder of a linked worktree (its `.git` file says where), or undefined. */
+function worktreeGitDir(dir: string): string | undefined {
+  try {
+    const text = fs.readFileSync(path.join(dir, '.git'), 'utf8');
+    const match = /^gitdir: (.+)$/m.exec(text);
+    return match ? path.resolve(dir, (match[1] as string).trim()) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ValidationError, assertValidId } from '@agent-team/core';
+import { ValidationError, assertValidId, checkInt } from '@agent-team/core';
 import type { ModelMessage } from '../models/index.js';
 
 /** How the final answer is made from the proposals. */
@@ -79,22 +79,14 @@ export function checkMoaSettings(settings: { layers?: number; mode?: string; min
   minSuccessful: number;
   maxReferenceChars: number;
 } {
-  const layers = settings.layers ?? 1;
-  if (!Number.isInteger(layers) || layers < 1 || layers > 8) {
-    throw new ValidationError(`layers must be an integer from 1 to 8, got ${JSON.stringify(settings.layers)}`);
-  }
+  const layers = checkInt('layers', settings.layers ?? 1, { min: 1, max: 8 });
   const mode = (settings.mode ?? 'synthesize') as MoaMode;
   if (!MOA_MODES.includes(mode)) {
     throw new ValidationError(`unknown Mixture-of-Agents mode ${JSON.stringify(settings.mode)}: use synthesize, vote or select`);
   }
-  const minSuccessful = settings.minSuccessful ?? Math.min(2, proposers);
-  if (!Number.isInteger(minSuccessful) || minSuccessful < 1 || minSuccessful > proposers) {
-    throw new ValidationError(`minSuccessful must be an integer from 1 to the number of proposers (${proposers}), got ${JSON.stringify(settings.minSuccessful)}`);
-  }
-  const maxReferenceChars = settings.maxReferenceChars ?? 4000;
-  if (!Number.isInteger(maxReferenceChars) || maxReferenceChars < 100) {
-    throw new ValidationError(`maxReferenceChars must be an integer of at least 100, got ${JSON.stringify(settings.maxReferenceChars)}`);
-  }
+  // The upper bound is the number of proposers: a layer cannot wait for more answers than it asks for.
+  const minSuccessful = checkInt('minSuccessful', settings.minSuccessful ?? Math.min(2, proposers), { min: 1, max: proposers });
+  const maxReferenceChars = checkInt('maxReferenceChars', settings.maxReferenceChars ?? 4000, { min: 100 });
   return { layers, mode, minSuccessful, maxReferenceChars };
 }
 

@@ -1,4 +1,4 @@
-import { AbortError, sleep, ValidationError } from '@agent-team/core';
+import { AbortError, InvalidOptionError, ValidationError, checkDuration, checkInt, checkNumber, sleep } from '@agent-team/core';
 import { CallScope } from './call-scope.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { ModelConnectionError, ModelError } from './errors.js';
@@ -141,15 +141,20 @@ export function checkRequest(request: GenerateRequest, modelId: string): void {
     if (typeof message.content !== 'string') fail(`messages[${i}].content must be a string, got ${typeof message.content}`);
     if (message.role === 'tool' && !message.toolCallId) fail(`messages[${i}] is a tool result without toolCallId`);
   });
-  if (request.maxTokens !== undefined && (!Number.isInteger(request.maxTokens) || request.maxTokens < 1)) {
-    fail(`maxTokens must be a whole number >= 1, got ${String(request.maxTokens)}`);
-  }
-  if (request.temperature !== undefined && !(Number.isFinite(request.temperature) && request.temperature >= 0)) {
-    fail(`temperature must be a number >= 0, got ${String(request.temperature)}`);
-  }
-  if (request.timeoutMs !== undefined && !(request.timeoutMs > 0)) {
-    fail(`timeoutMs must be a positive number of milliseconds, got ${String(request.timeoutMs)}`);
-  }
+  // The numbers by core's option rules, with this call named as where they came from.
+  const where = `invalid request to ${modelId}`;
+  const check = (option: string, value: unknown, rule: (o: string, v: unknown) => unknown) => {
+    if (value === undefined) return;
+    try {
+      rule(option, value);
+    } catch (err) {
+      if (err instanceof InvalidOptionError) throw new InvalidOptionError(err.option, err.value, err.expected, where);
+      throw err;
+    }
+  };
+  check('maxTokens', request.maxTokens, (o, v) => checkInt(o, v, { min: 1 }));
+  check('temperature', request.temperature, (o, v) => checkNumber(o, v, { min: 0 }));
+  check('timeoutMs', request.timeoutMs, (o, v) => checkDuration(o, v));
 }
 
 function openScope(policy: CallPolicy, request: GenerateRequest): CallScope {

@@ -112,9 +112,9 @@ describe('request checks', () => {
       [{ messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role is "system"'],
       [{ messages: [{ role: 'user', content: 42 }] }, 'messages[0].content must be a string, got number'],
       [{ messages: [{ role: 'tool', content: 'r' }] }, 'messages[0] is a tool result without toolCallId'],
-      [{ messages: [{ role: 'user', content: 'x' }], maxTokens: 0 }, 'maxTokens must be a whole number >= 1, got 0'],
-      [{ messages: [{ role: 'user', content: 'x' }], temperature: -1 }, 'temperature must be a number >= 0, got -1'],
-      [{ messages: [{ role: 'user', content: 'x' }], timeoutMs: 0 }, 'timeoutMs must be a positive number'],
+      [{ messages: [{ role: 'user', content: 'x' }], maxTokens: 0 }, 'invalid request to offline: maxTokens must be an integer of at least 1, got 0'],
+      [{ messages: [{ role: 'user', content: 'x' }], temperature: -1 }, 'temperature must be a number of at least 0, got -1'],
+      [{ messages: [{ role: 'user', content: 'x' }], timeoutMs: 0 }, 'timeoutMs must be a number of milliseconds from 1'],
     ];
     for (const [request, message] of bad) {
       expect(() => checkRequest(request as never, 'offline'), message).toThrow(ValidationError);

@@ -1,0 +1,134 @@
+/**
+ * pnpm bench:coding [--tasks N] [--workers N] [--json]
+ *
+ * What a coding team costs per task besides the model and the test command:
+ * the task's worktree, its commit, and its merge through the merge queue
+ * (into mergeInto by compare-and-swap). It runs on a clone of this repository,
+ * 20 tasks by default and 4 workers. The model is scripted and instant: it
+ * writes one new file per task. There is no test command. Beside it, in the
+ * same run, it measures `git worktree add` alone on the same clone.
+ * Target (issue 11): under 150 ms p50 per task.
+ *
+ * Two figures per task:
+ * - git work: worktree + commit + merge, as TeamRepo spends them, merge-lock waits excluded;
+ * - claim to complete: the task's wall time, including the wait for the merge queue.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentRole, AgentTeam, TeamRepo, fromFunction } from '@agent-team/agents';
+import { median, percentile, printTable } from './bench-utils.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: {
+    tasks: { type: 'string', default: '20' },
+    workers: { type: 'string', default: '4' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log('Usage: pnpm bench:coding [--tasks N] [--workers N] [--json]');
+  process.exit(0);
+}
+const taskCount = Number(values.tasks);
+const workerCount = Number(values.workers);
+if (!Number.isInteger(taskCount) || taskCount < 2) throw new Error(`--tasks must be an integer of at least 2, got "${values.tasks}"`);
+if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`--workers must be an integer of at least 1, got "${values.workers}"`);
+const log = (line: string) => (values.json ? process.stderr.write(`${line}\n`) : console.log(line));
+
+const root = path.join(import.meta.dirname, '..', '..', '..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-coding-'));
+const repo = path.join(dir, 'repo');
+execFileSync('git', ['clone', '--quiet', '--no-hardlinks', root, repo]);
+const files = execFileSync('git', ['ls-files'], { cwd: repo, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+log(`A clone of this repository: ${files} tracked files, in ${dir}`);
+
+// Baseline: git worktree add (and its removal) alone, on the same clone.
+const baseline: number[] = [];
+for (let i = 0; i < 10; i++) {
+  const wt = path.join(dir, `baseline-${i}`);
+  const t0 = performance.now();
+  execFileSync('git', ['worktree', 'add', '--quiet', '--detach', wt, 'HEAD'], { cwd: repo });
+  baseline.push(performance.now() - t0);
+  fs.rmSync(wt, { recursive: true, force: true });
+  execFileSync('git', ['worktree', 'prune'], { cwd: repo });
+}
+
+// The team's git work per task, as TeamRepo spends it (its methods timed in place).
+const gitMs = new Map<string, number>();
+const lockWaitMs = new Map<string, number>();
+const proto = TeamRepo.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+for (const method of ['worktreeFor', 'commit', 'merge', 'removeWorktree'] as const) {
+  const original = proto[method] as (...args: unknown[]) => Promise<unknown>;
+  proto[method] = async function timed(this: unknown, ...args: unknown[]) {
+    const taskId = String(method === 'commit' ? args[1] : args[0]);
+    const t0 = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      gitMs.set(taskId, (gitMs.get(taskId) ?? 0) + performance.now() - t0);
+    }
+  };
+}
+// The merge lock's wait is queueing, not work: measured apart.
+const { ResourceLocks } = await import('@agent-team/core');
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with apply on the instance below
+const acquire = ResourceLocks.prototype.acquire;
+let mergingTask = '';
+ResourceLocks.prototype.acquire = async function timedAcquire(this: InstanceType<typeof ResourceLocks>, ...args: Parameters<typeof acquire>) {
+  const t0 = performance.now();
+  const task = mergingTask;
+  try {
+    return await acquire.apply(this, args);
+  } finally {
+    if (task) lockWaitMs.set(task, (lockWaitMs.get(task) ?? 0) + performance.now() - t0);
+  }
+};
+const merge = proto.merge as (...args: unknown[]) => Promise<unknown>;
+proto.merge = function mergeNoting(this: unknown, ...args: unknown[]) {
+  mergingTask = String(args[0]);
+  return merge.apply(this, args);
+};
+
+const writer = fromFunction(function writer(_prompt, request) {
+  const id = /Task: (\S+)/.exec(request.messages.find((m) => m.role === 'user')?.content ?? '')?.[1] ?? 'x';
+  if (request.messages.some((m) => m.role === 'tool')) return `wrote notes/${id}.md`;
+  return { text: '', toolCalls: [{ name: 'write_file', arguments: { path: `notes/${id}.md`, content: `# ${id}\n\nA note from the benchmark.\n` } }] };
+});
+const team = new AgentTeam({ workspace: path.join(dir, 'workspace'), teamId: 'bench', codebase: { repo } });
+for (let w = 1; w <= workerCount; w++) team.addAgent(`w${w}`, AgentRole.WORKER, writer, { codebase: 'write' });
+for (let i = 1; i <= taskCount; i++) await team.addTask(`Write a note for task ${i}`, { id: `note-${i}` });
+const claimed = new Map<string, number>();
+const wall = new Map<string, number>();
+team.on('task.claimed', (e) => claimed.set(e.taskId, performance.now()));
+team.on('task.completed', (e) => {
+  const t = claimed.get(e.taskId);
+  if (t !== undefined) wall.set(e.taskId, performance.now() - t);
+});
+const started = performance.now();
+const summary = await team.run();
+const totalMs = performance.now() - started;
+await team.close();
+if (summary.status !== 'completed') throw new Error(`the team did not complete: ${summary.status}`);
+const merged = execFileSync('git', ['log', '--merges', '--format=%s', 'agent-team/bench'], { cwd: repo, encoding: 'utf8' }).split('\n').filter((s) => s.startsWith('Merge task ')).length;
+
+const work = [...gitMs.entries()].filter(([id]) => id.startsWith('note-')).map(([id, ms]) => ms - (lockWaitMs.get(id) ?? 0));
+const walls = [...wall.values()];
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+log(`\n${taskCount} tasks, ${workerCount} workers, ${merged} merges into agent-team/bench, ${(totalMs / 1000).toFixed(2)} s in all (${(taskCount / (totalMs / 1000)).toFixed(1)} tasks/s)\n`);
+printTable(log, [
+  ['per task', 'p50', 'p99'],
+  ['git work (worktree + commit + merge, lock waits excluded)', fmt(median(work)), fmt(percentile(work, 99))],
+  ['claim to complete (with the merge queue wait)', fmt(median(walls)), fmt(percentile(walls, 99))],
+  ['baseline: git worktree add alone', fmt(median(baseline)), fmt(percentile(baseline, 99))],
+]);
+const ratio = median(work) / median(baseline);
+log(`\ngit work per task is ${ratio.toFixed(1)}x one git worktree add; p50 ${median(work) < 150 ? 'meets' : 'misses'} the 150 ms target`);
+if (values.json) {
+  console.log(JSON.stringify({ tasks: taskCount, workers: workerCount, files, gitWorkMs: { p50: median(work), p99: percentile(work, 99) }, wallMs: { p50: median(walls), p99: percentile(walls, 99) }, worktreeAddMs: { p50: median(baseline), p99: percentile(baseline, 99) }, ratio }));
+}
+fs.rmSync(dir, { recursive: true, force: true });
