@@ -149,6 +149,9 @@ export class TeamRepo {
     if (!exists) await git(repo, ['branch', mergeInto, base]);
     // Housekeeping: registrations of worktrees whose folders are gone (finished tasks, a removed workspace).
     await git(repo, ['worktree', 'prune']);
+    // Where the repository is, for `agent-team recover` and `diff` in this workspace.
+    fs.mkdirSync(worktrees, { recursive: true });
+    fs.writeFileSync(path.join(worktrees, 'repo.json'), `${JSON.stringify({ repo, mergeInto, teamId })}\n`);
     if (options.testTimeoutMs !== undefined && (!Number.isInteger(options.testTimeoutMs) || options.testTimeoutMs < 1000)) {
       throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
     }
@@ -416,6 +419,33 @@ export class TeamRepo {
   async close(): Promise<void> {
     await this.locks.releaseAll();
   }
+}
+
+/**
+ * `agent-team recover` for a coding team's worktrees: removes the worktrees of
+ * tasks that are finished (completed, failed, cancelled) or gone, then prunes
+ * the repository's registrations. Worktrees of unfinished tasks stay (the next
+ * claimer continues there). Returns what it removed.
+ */
+export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: string) => Promise<string | undefined>): Promise<string[]> {
+  let info: { repo?: unknown };
+  try {
+    info = JSON.parse(fs.readFileSync(path.join(worktreesDir, 'repo.json'), 'utf8')) as { repo?: unknown };
+  } catch {
+    return [];
+  }
+  if (typeof info.repo !== 'string' || !fs.existsSync(info.repo)) return [];
+  const removed: string[] = [];
+  for (const entry of fs.readdirSync(worktreesDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
+    const status = await statusOf(entry.name);
+    if (status === undefined || status === 'completed' || status === 'failed' || status === 'cancelled') {
+      fs.rmSync(path.join(worktreesDir, entry.name), { recursive: true, force: true });
+      removed.push(entry.name);
+    }
+  }
+  await git(info.repo, ['worktree', 'prune']);
+  return removed;
 }
 
 /** The git folder of a linked worktree (its `.git` file says where), or undefined. */

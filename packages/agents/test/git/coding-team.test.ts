@@ -113,6 +113,15 @@ describe('coding teams on a git repository', () => {
     const none = spawnSync(process.execPath, [BIN, 'diff', 'nope', '-w', workspace], { encoding: 'utf8' });
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/no task "nope" in this workspace/);
+
+    // A worktree a killed worker left for a task that has since finished: recover removes it and prunes git's record.
+    const left = path.join(workspace, 'worktrees', 'edit-c');
+    git(repo, 'worktree', 'add', '--quiet', '--force', left, 'agent-team-tasks/demo/edit-c'); // --force: its old record is still there
+    const recovered = spawnSync(process.execPath, [BIN, 'recover', '--json', '-w', workspace], { encoding: 'utf8' });
+    expect(recovered.status, recovered.stderr).toBe(0);
+    expect((JSON.parse(recovered.stdout) as { worktreesRemoved: string[] }).worktreesRemoved).toEqual(['edit-c']);
+    expect(fs.existsSync(left)).toBe(false);
+    expect(git(repo, 'worktree', 'list')).not.toContain('edit-c');
   });
 
   it('two tasks change the same line: one merges, the other starts over from the merged code and merges on its second attempt', async () => {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { recoverWorktrees } from '../../git/team-repo.js';
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
@@ -8,8 +11,11 @@ export async function recoverCommand(opts: GlobalOptions): Promise<void> {
   const backend = await openFromOptions(opts, { watch: false });
   try {
     const report = await backend.tasks.recover();
+    // A coding team's worktrees (file backend): those of finished tasks go, and git's registrations are pruned.
+    const worktrees = backend.kind === 'file' ? path.join(backend.location, 'worktrees') : undefined;
+    const removed = worktrees && fs.existsSync(worktrees) ? await recoverWorktrees(worktrees, async (id) => (await backend.tasks.get(id).catch(() => null))?.status) : [];
     if (opts.json) {
-      printJson(report);
+      printJson({ ...report, worktreesRemoved: removed });
       return;
     }
     const c = colors(opts.color !== false && useColor(process.stdout));
@@ -18,6 +24,7 @@ export async function recoverCommand(opts: GlobalOptions): Promise<void> {
     if (report.abandoned.length) console.log(`Abandoned claims dropped (never started): ${report.abandoned.join(', ')}`);
     console.log(`Interrupted transitions repaired: ${report.repaired.length}${report.repaired.length ? ` (${report.repaired.join(', ')})` : ''}`);
     console.log(`Temp files swept: ${report.sweptTempFiles.length}`);
+    if (worktrees && fs.existsSync(worktrees)) console.log(`Worktrees of finished tasks removed: ${removed.length}${removed.length ? ` (${removed.join(', ')})` : ''}`);
     if (report.quarantined.length) {
       console.log(c.yellow(`Quarantined files: ${report.quarantined.length}`));
       for (const q of report.quarantined) console.log(`  ${q.file}: ${q.reason} (${q.at})`);
