@@ -21,6 +21,7 @@ import { codebaseTools } from '../codebase/codebase-tools.js';
 import type { CommandRule } from '../codebase/run-command.js';
 import type { MergeOutcome, TeamRepo } from '../git/team-repo.js';
 import '../git/events.js';
+import type { McpToolSelection } from '../mcp/client-tools.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
 import { type AttemptTrace, loadTracing, NO_TRACING, type Tracing, withTraceparent } from '../telemetry/tracing.js';
@@ -73,6 +74,12 @@ export interface AgentOptions {
    * current folder), a string names the base. @default none
    */
   workdir?: boolean | string;
+  /**
+   * Tools of the team's MCP servers (`mcpServers`) for this agent's model: a
+   * server's name for all its tools, or `{ server, tools: [names] }` for some.
+   * They are named `<server>__<tool>`.
+   */
+  mcp?: McpToolSelection[];
   /** Model/tool round trips per task when tools are available. @default 8 */
   maxSteps?: number;
   /**
@@ -634,6 +641,8 @@ export class Agent {
       return trace ? trace.model(counted) : counted;
     };
     const inRepo = await this.repoTools(task);
+    const mcpTools = this.options.mcp?.length && runtime.mcp ? await runtime.mcp.toolsFor(this.options.mcp, signal) : [];
+    const baseTools = [...(inRepo?.tools ?? this.tools), ...mcpTools];
     // Tasks this attempt adds carry its trace, so their attempts (in any process) join it.
     const traced = <T extends { metadata?: Record<string, unknown> }>(input: T): T => withTraceparent(input, trace?.traceparent());
     // Cache hints keyed by team and role, so agents of one role share the provider's cache.
@@ -661,7 +670,7 @@ export class Agent {
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
-      tools: trace ? trace.tools(inRepo?.tools ?? this.tools) : (inRepo?.tools ?? this.tools),
+      tools: trace ? trace.tools(baseTools) : baseTools,
       ...(inRepo ? { codebase: inRepo.codebase } : this.codebase ? { codebase: this.codebase } : {}),
       ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,

@@ -1,3 +1,4 @@
+import type { McpClients } from '../mcp/client-tools.js';
 import type { TeamRepo } from '../git/team-repo.js';
 import type { AgentDirectory, EventInput, MessageBus, TaskQueue, TaskRecord } from '@agent-team/core';
 import type { UsageTracker } from '../models/index.js';
@@ -73,4 +74,6 @@ export interface AgentRuntime {
   readonly backendLocation?: { kind: string; location: string };
   /** The team's git repository (`codebase` of the team), opened when the run starts. */
   readonly repo?: TeamRepo | undefined;
+  /** The team's MCP servers, as clients, while a run is on. */
+  readonly mcp?: McpClients | undefined;
 }

@@ -138,6 +138,13 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
     ...(spec.maxReviewRounds ? { maxReviewRounds: spec.maxReviewRounds } : {}),
     ...(spec.reviewLimit ? { reviewLimit: spec.reviewLimit } : {}),
     ...(spec.codebase ? { codebase: codebaseFromSpec(spec.codebase, specDir) } : {}),
+    ...(spec.mcpServers
+      ? {
+          mcpServers: Object.fromEntries(
+            Object.entries(spec.mcpServers).map(([name, server]) => [name, 'cwd' in server && server.cwd ? { ...server, cwd: path.resolve(specDir, server.cwd) } : server]),
+          ),
+        }
+      : {}),
   });
   for (const agent of spec.agents) {
     if (isCommandAgent(agent)) {
@@ -153,6 +160,7 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
       ...(agent.system ? { system: agent.system } : {}),
       ...(agent.cache !== undefined ? { cache: agent.cache } : {}),
       ...(agent.codebase ? { codebase: agent.codebase } : {}),
+      ...(agent.mcp ? { mcp: agent.mcp } : {}),
     });
   }
   return { team, timeoutMs: spec.timeout === undefined ? undefined : durationMs(spec.timeout) };

@@ -67,6 +67,8 @@ const agentSchema = z
     cache: z.boolean().optional(),
     /** Access to the spec's codebase (a git repository): write (a worktree per task), read, or none. */
     codebase: z.enum(['write', 'read', 'none']).optional(),
+    /** Tools of the spec's mcpServers: a server's name, or { server, tools: [names] }. */
+    mcp: z.array(z.union([z.string().min(1), z.object({ server: z.string().min(1), tools: z.array(z.string().min(1)).min(1) }).strict()])).optional(),
     // Command agents (docs/command-agents.md): an outside program does the work.
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     preset: z.enum(PRESET_NAMES).optional(),
@@ -140,6 +142,23 @@ export const specSchema = z
     /** Workspace folder (relative to the spec file) or a redis:// URL; --workspace / --backend override it. */
     workspace: z.string().min(1).optional(),
     team: z.object({ id: id.optional() }).strict().optional(),
+    /** MCP servers whose tools agents may use (docs/mcp.md): a program on stdio, or a streamable HTTP URL. */
+    mcpServers: z
+      .record(
+        z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'must be 1 to 32 letters, digits, "_" or "-"'),
+        z.union([
+          z
+            .object({
+              command: z.string().min(1),
+              args: z.array(z.string()).optional(),
+              env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).optional(),
+              cwd: z.string().min(1).optional(),
+            })
+            .strict(),
+          z.object({ url: z.string().url(), headers: z.record(z.string(), z.string()).optional() }).strict(),
+        ]),
+      )
+      .optional(),
     /** A git repository the team works on (docs/coding-teams.md). */
     codebase: z
       .object({
@@ -225,6 +244,12 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
     if (agent.role === 'specialist' && !agent.specialty) problems.push(`agents[${i}].specialty: a specialist needs a specialty (e.g. security)`);
     if (agent.role !== 'specialist' && agent.specialty) problems.push(`agents[${i}].specialty: only specialists have a specialty (role is ${agent.role})`);
     problems.push(...commandAgentProblems(agent, i));
+    for (const item of agent.mcp ?? []) {
+      const server = typeof item === 'string' ? item : item.server;
+      if (!spec.mcpServers?.[server]) {
+        problems.push(`agents[${i}].mcp: "${server}" is not one of the spec's mcpServers (${Object.keys(spec.mcpServers ?? {}).join(', ') || 'none'})`);
+      }
+    }
     if ((agent.codebase === 'write' || agent.codebase === 'read') && !spec.codebase) {
       problems.push(`agents[${i}].codebase: "${agent.codebase}" needs a top-level codebase section (codebase: { repo: ./path/to/repo })`);
     }

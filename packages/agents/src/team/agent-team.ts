@@ -24,6 +24,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadTracing, withTraceparent } from '../telemetry/tracing.js';
 import { TeamRepo, type TeamCodebaseOptions } from '../git/team-repo.js';
+import { McpClients, type McpServerConfig, checkMcpSelection, checkMcpServers } from '../mcp/client-tools.js';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
@@ -56,6 +57,13 @@ export interface AgentTeamOptions {
   codebase?: TeamCodebaseOptions;
   /** Where task worktrees go when the backend is not a folder (Redis). @default a folder under the OS temp dir */
   worktreesDir?: string;
+  /**
+   * MCP servers whose tools agents may use (an agent's `mcp` option names
+   * them): a program on stdio (`{ command, args, env }`) or a streamable HTTP
+   * endpoint (`{ url, headers }`). Started once per process when first needed,
+   * closed when the run ends. See docs/mcp.md.
+   */
+  mcpServers?: Record<string, McpServerConfig>;
   /** An open backend (e.g. Redis) instead of a workspace folder. See {@link AgentTeam.open} for URLs. */
   backend?: Backend;
   /** Names this team in usage and events. @default 'team' */
@@ -137,6 +145,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   private readonly worktreesDir: string | undefined;
   /** The team's git repository, once a run opened it. */
   repo: TeamRepo | undefined;
+  private readonly mcpServers: Readonly<Record<string, McpServerConfig>>;
+  private mcp: McpClients | undefined;
   private budget: Budget | null = null;
   private stopReason: string | null = null;
   private running = false;
@@ -206,6 +216,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     });
 
     this.codebaseOptions = opts.codebase;
+    if (opts.mcpServers) checkMcpServers(opts.mcpServers);
+    this.mcpServers = opts.mcpServers ?? {};
     this.worktreesDir = opts.worktreesDir;
     this.runtime = this.createRuntime();
   }
@@ -235,6 +247,9 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       halt: (reason) => this.halt?.(reason),
       get repo() {
         return team.repo;
+      },
+      get mcp() {
+        return team.mcp;
       },
     };
   }
@@ -325,6 +340,10 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       const dir = this.backend.kind === 'file' ? this.backend.location : (this.worktreesDir ?? path.join(os.tmpdir(), `agent-team-${this.teamId}`));
       this.repo = await TeamRepo.open(this.teamId, this.codebaseOptions, dir);
     }
+    for (const agent of this.agents.values()) {
+      if (agent.options.mcp?.length) checkMcpSelection(agent.id, agent.options.mcp, this.mcpServers);
+    }
+    if (Object.keys(this.mcpServers).length > 0) this.mcp ??= new McpClients(this.mcpServers);
     this.running = true;
     this.stopReason = null;
     const startedAt = Date.now();
@@ -402,6 +421,10 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       this.off('task.handed_back', onHandedBack);
       this.halt = null;
       this.running = false;
+      // The MCP servers this run started end with it (the next run starts them again).
+      const mcp = this.mcp;
+      this.mcp = undefined;
+      await mcp?.close();
     }
   }
 
