@@ -322,9 +322,11 @@ describe.skipIf(!REDIS_SERVER)('agent-team experiment on Redis', () => {
 
   it('keeps its queue in Redis, shared with a worker --experiment process', async () => {
     const dir = newDir();
-    fixture(dir, '', 300);
+    // One case at a time of 600 ms here (7 s for all twelve), so the worker, which needs a second or two
+    // to start on a loaded machine, always finds cases left to run.
+    fixture(dir, '', 600);
     const url = server.url;
-    const main = cli(['experiment', 'matrix.yaml', '--backend', url, '--json', '-q'], dir);
+    const main = cli(['experiment', 'matrix.yaml', '--backend', url, '--json', '-q', '--concurrency', '1'], dir);
     // The worker joins once the experiment has added its cases.
     let helper: Promise<Result> | null = null;
     const until = Date.now() + 30_000;
