@@ -22,3 +22,4 @@ export * from './codebase/index.js';
 export * from './command/index.js';
 export * from './mcp/index.js';
 export * from './experiment/index.js';
+export * from './git/index.js';

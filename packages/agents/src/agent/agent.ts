@@ -19,6 +19,8 @@ import {
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
+import { type CodebaseMode, type CodingContext, codingContext, finishCodingTask, mergeCodingTask, mergeFeedback } from '../git/coding-flow.js';
+import { isCodingResult } from '../git/team-repo.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
@@ -46,8 +48,11 @@ export interface AgentOptions {
    * A codebase this agent works on: its model gets `read_file`, `list_files`,
    * `search_code` (and `write_file` with `allowWrite`) confined to `root`;
    * writes take resource locks shared by every agent using the same `lockDir`.
+   * With a team codebase (a git repository, the team's `codebase` option):
+   * `'write'` gets a worktree per task, committed and merged when it is done;
+   * `'read'` gets read-only tools on it; `'none'` (the default) nothing.
    */
-  codebase?: { root: string; allowWrite?: boolean; lockDir?: string };
+  codebase?: { root: string; allowWrite?: boolean; lockDir?: string } | CodebaseMode;
   /**
    * A scratch folder of the agent's own, `<base>/.agents/<id>` (in
    * `context.workdir`): `true` puts it under the codebase root (or the
@@ -191,11 +196,15 @@ export class Agent {
     this.model = model;
     this.options = options;
     this.concurrency = concurrency;
-    this.codebase = options.codebase
-      ? new Codebase(options.codebase.root, {
+    if (typeof options.codebase === 'string' && !['write', 'read', 'none'].includes(options.codebase)) {
+      throw new ValidationError(`agent "${id}": codebase ${JSON.stringify(options.codebase)} must be write, read or none (or { root } for a plain folder)`);
+    }
+    const folder = typeof options.codebase === 'object' ? options.codebase : undefined;
+    this.codebase = folder
+      ? new Codebase(folder.root, {
           owner: id,
-          allowWrite: options.codebase.allowWrite ?? false,
-          locks: locksFor(options.codebase.root, options.codebase.lockDir),
+          allowWrite: folder.allowWrite ?? false,
+          locks: locksFor(folder.root, folder.lockDir),
         })
       : undefined;
     this.tools = this.codebase ? codebaseTools(this.codebase) : [];
@@ -205,7 +214,7 @@ export class Agent {
   workdir(): string | undefined {
     const opt = this.options.workdir;
     if (!opt) return undefined;
-    const base = typeof opt === 'string' ? opt : (this.options.codebase?.root ?? process.cwd());
+    const base = typeof opt === 'string' ? opt : (typeof this.options.codebase === 'object' ? this.options.codebase.root : process.cwd());
     return agentWorkdir(base, this.id);
   }
 
@@ -257,6 +266,11 @@ export class Agent {
     }
     const response = await ctx.model.generate(request);
     return response.text;
+  }
+
+  /** How this agent takes part in the team's git codebase. */
+  codebaseMode(): CodebaseMode {
+    return typeof this.options.codebase === 'string' ? this.options.codebase : 'none';
   }
 
   /** Stops claiming; in-flight tasks are handed back. */
@@ -407,6 +421,11 @@ export class Agent {
       try {
         const ctx = await this.createContext(task, signal);
         result = await this.execute(task, ctx);
+        const repo = runtime.repo;
+        if (repo && ctx.worktree && ctx.branch === repo.branchOf(task.id) && this.codebaseMode() === 'write' && !(result instanceof Deferral) && !claim.signal.aborted) {
+          // Commit the work on the task branch, run the tests there: the result carries commit, stat and outcome.
+          result = await finishCodingTask(repo, this.id, task, result, (e) => runtime.emit(e), signal);
+        }
       } catch (err) {
         await this.afterError(claim, err, loopSignal);
         return;
@@ -487,6 +506,14 @@ export class Agent {
       return;
     }
     const review = task.metadata.review === true && task.type !== 'review';
+    if (!review && runtime.repo && isCodingResult(result)) {
+      // The merge queue: merged before the task completes, so its dependents start from the merged work.
+      const merged = await mergeCodingTask(runtime.repo, this.id, task, result, (e) => runtime.emit(e), claim.signal);
+      if (!merged.ok) {
+        await this.untilStored(claim, () => claim.fail(merged.reason, { retryable: true }));
+        return;
+      }
+    }
     await this.untilStored(claim, () => claim.complete(result, { review }));
     this.completedCount += 1;
     if (review) {
@@ -517,12 +544,15 @@ export class Agent {
     // Cache hints keyed by team and role, so agents of one role share the provider's cache.
     const cacheKey = promptCacheKey(runtime.teamId, this.role, this.options.specialty);
     const model = track(withPromptCache(this.model, { enabled: this.options.cache ?? true, key: cacheKey }));
+    const coding: CodingContext | null = runtime.repo
+      ? await codingContext(runtime.repo, this.codebaseMode(), this.id, task, (e) => runtime.emit(e))
+      : null;
     return {
       task,
       agentId: this.id,
       model,
       attempt: task.attempt,
-      feedback: task.feedback,
+      feedback: coding ? [...mergeFeedback(task), ...task.feedback] : task.feedback,
       dependencies,
       results,
       messages,
@@ -539,8 +569,9 @@ export class Agent {
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
-      tools: this.tools,
-      ...(this.codebase ? { codebase: this.codebase } : {}),
+      tools: coding ? coding.tools : this.tools,
+      ...(coding ? { codebase: coding.codebase, worktree: coding.worktree, branch: coding.branch, commands: coding.commands } : {}),
+      ...(!coding && this.codebase ? { codebase: this.codebase } : {}),
       ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,
       defer: (deps) => new Deferral(deps),

@@ -35,6 +35,7 @@ import {
   fromFunction,
 } from '../models/index.js';
 import { type SynthesizeInput, synthesizeTask } from '../moa/queue-moa.js';
+import { type CodebaseConfig, TeamRepo, checkCodebaseConfig } from '../git/team-repo.js';
 import { LeadAgent } from '../roles/lead.js';
 import { ReviewerAgent } from '../roles/reviewer.js';
 import { SpecialistAgent } from '../roles/specialist.js';
@@ -74,6 +75,13 @@ export interface AgentTeamOptions {
   /** Wake idle agents with the file watcher. @default true */
   watch?: boolean;
   clock?: Clock;
+  /**
+   * A git repository the team works on: a worktree and branch per task
+   * (agents added with `codebase: 'write'`), commits, and a merge queue into
+   * `mergeInto`. Checked when the run starts (or by {@link AgentTeam.openCodebase}).
+   * See docs/coding-teams.md.
+   */
+  codebase?: CodebaseConfig;
 }
 
 export interface RunOptions {
@@ -125,6 +133,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   private stopReason: string | null = null;
   private running = false;
   private goalCount = 0;
+  private readonly codebaseConfig: CodebaseConfig | undefined;
+  private repoRef: TeamRepo | undefined;
   /** Ends the current run as aborted (set while a run lasts). */
   private halt: ((reason: string) => void) | null = null;
 
@@ -169,6 +179,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     this.budgetLimits = opts.budget;
     this.shutdownGraceMs = opts.shutdownGraceMs ?? 5000;
     if (opts.budget) this.budget = this.usage.createBudget(opts.budget, { teamId: this.teamId });
+    if (opts.codebase !== undefined) checkCodebaseConfig(opts.codebase);
+    this.codebaseConfig = opts.codebase;
 
     this.backend.events.on('*', (event) => emitTyped(this, event, '*'));
     this.usage.on('record', (record) => {
@@ -192,8 +204,35 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     this.runtime = this.createRuntime();
   }
 
+  /**
+   * Checks the team's codebase (git present, a repository, a clean base, a
+   * mergeInto branch nobody has checked out) and prepares mergeInto; `run()`
+   * calls it first. Throws a ValidationError before anything is written.
+   */
+  async openCodebase(): Promise<TeamRepo | undefined> {
+    if (!this.codebaseConfig) return undefined;
+    if (this.repoRef) return this.repoRef;
+    const worktrees =
+      this.codebaseConfig.worktrees ??
+      (this.backend.kind === 'file' ? `${this.backend.location}/worktrees` : undefined);
+    if (!worktrees) {
+      throw new ValidationError(`codebase.worktrees must name a folder when the team's backend is ${this.backend.kind} (there is no workspace folder to put them in)`);
+    }
+    this.repoRef = await TeamRepo.open(this.codebaseConfig, { teamId: this.teamId, worktrees });
+    return this.repoRef;
+  }
+
+  /** The team's git repository once opened (see {@link openCodebase}). */
+  get repo(): TeamRepo | undefined {
+    return this.repoRef;
+  }
+
   private createRuntime(): AgentRuntime {
+    const repoOf = () => this.repoRef;
     return {
+      get repo() {
+        return repoOf();
+      },
       queue: this.queue,
       bus: this.bus,
       usage: this.usage,
@@ -296,6 +335,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     if (this.running) throw new ValidationError('this team is already running');
     if (this.agents.size === 0) throw new ValidationError('add at least one agent before run()');
     checkOptions(options, { timeoutMs: rules.duration(), handleSignals: rules.boolean(), stopWhenIdle: rules.boolean() });
+    await this.openCodebase();
     this.running = true;
     this.stopReason = null;
     const startedAt = Date.now();
