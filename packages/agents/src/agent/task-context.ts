@@ -41,12 +41,6 @@ export interface TaskContext {
   readonly tools: readonly ExecutableTool[];
   /** The codebase the agent works on, if it has one. */
   readonly codebase?: Codebase;
-  /** The task's git worktree (a team codebase): the tools' root, where commands run. */
-  readonly worktree?: string;
-  /** The task's branch, `agent-team/<team>/<task id>`. */
-  readonly branch?: string;
-  /** What `run_command` may start in the worktree (the codebase's `commands`). */
-  readonly commands?: readonly string[];
   /** The agent's own scratch folder, with the `workdir` option. */
   readonly workdir?: string;
   /** Reads any task of the queue. */

@@ -1,17 +1,16 @@
-// The events of coding teams on git, added to core's typed event map (see docs/events.md).
+// The events of coding teams (a team's git repository), added to core's typed event map (see docs/events.md).
 import type { TeamEventType } from '@agent-team/core';
 
 declare module '@agent-team/core' {
   interface TeamEventMap {
-    /** A task's worktree is ready (made, or reused after a killed worker). */
-    'git.worktree': { taskId: string; agentId: string; branch: string; path: string; reused: boolean };
-    /** The agent's changes were committed on the task branch. */
-    'git.committed': { taskId: string; agentId: string; branch: string; commit: string; files: number; insertions: number; deletions: number };
-    /** The task branch was merged into mergeInto. */
-    'git.merged': { taskId: string; agentId: string; branch: string; into: string; commit: string; previous: string };
-    /** A merge was refused (conflict or failing test) and undone; the task starts again from mergeInto. */
-    'git.merge_failed': { taskId: string; agentId: string; branch: string; into: string; reason: string; kept: string };
+    /** A coding task's work was committed on its branch (`commit` null: it changed nothing). */
+    'git.committed': { taskId: string; agentId: string; branch: string; commit: string | null; diffStat: string };
+    /** The merge queue merged a task's branch into `into` (tests passed, when there are tests). */
+    'git.merged': { taskId: string; agentId: string; into: string; commit: string };
+    /** The merge queue refused a task's branch; the task starts over from the merged code, or fails after its attempts. */
+    'git.merge_refused': { taskId: string; agentId: string; reason: 'conflict' | 'tests'; detail: string };
   }
 }
 
-export const GIT_EVENT_TYPES = ['git.worktree', 'git.committed', 'git.merged', 'git.merge_failed'] as const satisfies readonly TeamEventType[];
+/** The event types coding teams add to `TeamEventMap`. */
+export const GIT_EVENT_TYPES = ['git.committed', 'git.merged', 'git.merge_refused'] as const satisfies readonly TeamEventType[];

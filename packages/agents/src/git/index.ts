@@ -1,28 +1,4 @@
-export { git, gitVersion, GitError, type GitOptions, type GitResult } from './git.js';
-export {
-  TeamRepo,
-  isCodingResult,
-  runTestCommand,
-  testSummary,
-  clipTail,
-  checkCodebaseConfig,
-  DEFAULT_READ_ONLY_GIT,
-  type CodebaseConfig,
-  type CodingResult,
-  type MergeOutcome,
-  type TaskWorktree,
-  type TestOutcome,
-} from './team-repo.js';
-export { toolsForWorktree, type WorktreeToolsOptions } from './worktree-tools.js';
+// Coding teams on a git repository: a worktree per task, commits, a merge queue.
+export { TeamRepo, type TeamCodebaseOptions, type TestOutcome, type CommitInfo, type MergeOutcome } from './team-repo.js';
+export { GitError } from './git.js';
 export { GIT_EVENT_TYPES } from './events.js';
-export {
-  codingContext,
-  finishCodingTask,
-  mergeCodingTask,
-  mergeFeedback,
-  reviewMaterial,
-  takesWorktree,
-  type CodebaseMode,
-  type CodingContext,
-  type MergeVerdict,
-} from './coding-flow.js';

@@ -1,177 +1,194 @@
+// Coding teams on a real git repository (no mocks of git): a worktree and
+// branch per task, commits by agent, a merge queue into mergeInto with the
+// test command run on the merged result, conflicts and failing tests sent
+// back, and the user's checkout never touched.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TaskRecord } from '@agent-team/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, AgentTeam, type TaskContext, fromFunction } from '../../src/index.js';
-import { type CodingResult, TeamRepo } from '../../src/git/index.js';
-import { checkoutState, gitSync, makeRepo, show } from './git-helpers.js';
+import type { TeamEvent } from '@agent-team/core';
+import { validateSpec } from '../../src/cli/spec.js';
+import { AgentRole, AgentTeam, fromFunction, type LanguageModel } from '../../src/index.js';
+import { tempDir } from '../helpers.js';
 
-const model = fromFunction(() => 'done');
-const dirs: string[] = [];
+let dir: string | undefined;
 afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
 });
 
-/** An agent whose "model" is a function editing files in its task's worktree. */
-class EditingAgent extends Agent {
-  constructor(
-    id: string,
-    private readonly edit: (task: TaskRecord, ctx: TaskContext) => unknown,
-  ) {
-    super(id, 'worker', model, { codebase: 'write' });
-  }
-  override async execute(task: TaskRecord, ctx: TaskContext): Promise<unknown> {
-    return this.edit(task, ctx);
-  }
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+/** A small repository: three modules and a check that fails when one holds BROKEN. */
+function makeRepo(): { repo: string; workspace: string; checkout: () => string } {
+  dir = tempDir('coding-');
+  const repo = path.join(dir, 'repo');
+  fs.mkdirSync(path.join(repo, 'src'), { recursive: true });
+  for (const name of ['a', 'b', 'c']) fs.writeFileSync(path.join(repo, 'src', `${name}.js`), `export const ${name} = 1;\n`);
+  fs.writeFileSync(
+    path.join(repo, 'check.js'),
+    "const fs = require('fs');\nfor (const f of fs.readdirSync('src')) if (fs.readFileSync('src/' + f, 'utf8').includes('BROKEN')) { console.error('broken: ' + f); process.exit(1); }\nconsole.log('all good');\n",
+  );
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  git(repo, 'config', 'user.email', 'me@example.com');
+  git(repo, 'config', 'user.name', 'Me');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'start');
+  // What the user sees of their checkout: branch, HEAD, status (untracked included), the index.
+  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  return { repo, workspace: path.join(dir, 'ws'), checkout };
 }
 
-function setup(files: Record<string, string>) {
-  const { dir, repo } = makeRepo(files);
-  dirs.push(dir);
-  return { dir, repo, workspace: path.join(dir, 'ws'), before: checkoutState(repo) };
-}
-
-describe('codebase validation', () => {
-  it('refuses a folder that is not a repository, a missing folder, a bad isolation, before writing anything', async () => {
-    const { dir } = setup({ 'a.txt': 'a\n' });
-    fs.mkdirSync(path.join(dir, 'plain'));
-    const team = new AgentTeam({ workspace: path.join(dir, 'ws'), codebase: { repo: path.join(dir, 'plain') } });
-    await expect(team.openCodebase()).rejects.toThrow(/is not a git repository/);
-    const missing = new AgentTeam({ workspace: path.join(dir, 'ws'), codebase: { repo: path.join(dir, 'nope') } });
-    await expect(missing.openCodebase()).rejects.toThrow(/"[^"]*nope" is not a folder/);
-    expect(() => new AgentTeam({ workspace: path.join(dir, 'ws'), codebase: { repo: dir, isolation: 'shared' as 'worktree' } })).toThrow(/isolation "shared" is not supported/);
-    expect(fs.existsSync(path.join(dir, 'ws', 'worktrees'))).toBe(false);
-  });
-
-  it('refuses a dirty base and a mergeInto that is the checked-out branch; the checkout stays as it was', async () => {
-    const { dir, repo } = setup({ 'a.txt': 'a\n' });
-    const mergeIntoMain = new AgentTeam({ workspace: path.join(dir, 'ws'), codebase: { repo, mergeInto: 'main' } });
-    await expect(mergeIntoMain.openCodebase()).rejects.toThrow(/mergeInto "main" is the branch checked out/);
-    fs.writeFileSync(path.join(repo, 'a.txt'), 'changed\n');
-    const before = checkoutState(repo);
-    const team = new AgentTeam({ workspace: path.join(dir, 'ws'), codebase: { repo } });
-    await expect(team.openCodebase()).rejects.toThrow(/checked out in .* with uncommitted changes \(1 file: a\.txt\)/);
-    expect(gitSync(repo, 'branch', '--list', 'agent-team/*')).toBe('');
-    expect(checkoutState(repo)).toBe(before);
-  });
-
-  it('says git is missing when it is not on PATH', async () => {
-    const { dir, repo } = setup({ 'a.txt': 'a\n' });
-    const saved = process.env.PATH;
-    process.env.PATH = path.join(dir, 'empty-bin');
-    try {
-      await expect(TeamRepo.open({ repo }, { teamId: 't', worktrees: path.join(dir, 'wt') })).rejects.toThrow(/git was not found on PATH/);
-    } finally {
-      process.env.PATH = saved;
-    }
-  });
-});
-
-describe('a coding team on a real repository', () => {
-  it('merges parallel tasks editing different files; the user checkout is untouched', async () => {
-    const { repo, workspace, before } = setup({ 'README.md': 'hello\n' });
-    const team = new AgentTeam({ workspace, teamId: 'par', codebase: { repo, test: 'node check.js' } });
-    fs.writeFileSync(path.join(repo, '..', 'unused'), '');
-    const edit = (task: TaskRecord, ctx: TaskContext) => {
-      const wt = ctx.worktree as string;
-      fs.writeFileSync(path.join(wt, `${task.id}.txt`), `${task.id}\n`);
-      if (!fs.existsSync(path.join(wt, 'check.js'))) fs.writeFileSync(path.join(wt, 'check.js'), 'process.exit(0)\n');
-      return `wrote ${task.id}.txt`;
-    };
-    team.addAgent(new EditingAgent('w1', edit));
-    team.addAgent(new EditingAgent('w2', edit));
-    for (const id of ['a', 'b', 'c', 'd']) await team.addTask(`Write ${id}.txt`, { id });
-    const summary = await team.run({ timeoutMs: 60_000 });
-    expect(summary.completed).toBe(4);
-    const files = gitSync(repo, 'ls-tree', '--name-only', 'agent-team/par-result').split('\n');
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'a.txt', 'b.txt', 'c.txt', 'd.txt']));
-    const a = (await team.queue.get('a')) as TaskRecord;
-    const result = a.result as CodingResult;
-    expect(result.summary).toBe('wrote a.txt');
-    expect(result.commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(result.branch).toBe('agent-team/par/a');
-    expect(result.diffstat).toContain('a.txt');
-    expect(result.test?.passed === true || result.test?.passed === false).toBe(true);
-    // The commit is the agent's, with the task's first line and id.
-    expect(gitSync(repo, 'log', '-1', '--format=%an|%s|%b', result.commit as string)).toMatch(/^w[12]\|Write a\.txt\|agent-team task: a/);
-    // Worktrees of merged tasks are gone; the merge worktree stays for the next merge.
-    expect(fs.readdirSync(path.join(workspace, 'worktrees')).filter((n) => !n.startsWith('.'))).toEqual([]);
-    expect(checkoutState(repo)).toBe(before);
-  });
-
-  it('two tasks editing the same line: one merges, the other is re-opened on the new base and merges on attempt 2', async () => {
-    const { repo, workspace, before } = setup({ 'config.txt': 'value = 0\n' });
-    const team = new AgentTeam({ workspace, teamId: 'cf', retry: { baseMs: 5, maxMs: 20 }, codebase: { repo } });
-    let waiting = 0;
-    let release: () => void = () => {};
-    const bothStarted = new Promise<void>((r) => (release = r));
-    const seen: Record<string, string[]> = {};
-    const edit = async (task: TaskRecord, ctx: TaskContext) => {
-      const file = path.join(ctx.worktree as string, 'config.txt');
-      (seen[task.id] ??= []).push(fs.readFileSync(file, 'utf8'));
-      if (task.attempt === 1) {
-        // Both first attempts start from the same base before either finishes.
-        waiting += 1;
-        if (waiting === 2) release();
-        await bothStarted;
+/**
+ * A scripted coder for tasks "set <file> <name> to <value>": it reads the file,
+ * edits the line that defines <name> as it finds it, and answers. `gate`
+ * holds every edit until it resolves (to make two tasks start from one base).
+ */
+function coder(gate?: Promise<void>): LanguageModel {
+  return fromFunction(
+    async function coder(_prompt, request) {
+      const prompt = request.messages.find((m) => m.role === 'user')?.content ?? '';
+      const [, file, name, value] = /set (\S+) (\w+) to (\w+)/.exec(prompt) ?? [];
+      if (!file || !name || !value) return 'nothing to do';
+      const tools = request.messages.filter((m) => m.role === 'tool');
+      if (tools.length === 0) return { text: '', toolCalls: [{ name: 'read_file', arguments: { path: file } }] };
+      if (tools.length === 1) {
+        await gate;
+        const line = tools[0]?.content.split('\n').find((l) => l.startsWith(`export const ${name} = `));
+        if (!line) return `no ${name} in ${file}`;
+        return { text: '', toolCalls: [{ name: 'edit_file', arguments: { path: file, old_string: line, new_string: `export const ${name} = ${value};` } }] };
       }
-      fs.writeFileSync(file, `value = ${task.id}\n`);
-      return `set ${task.id}; feedback: ${ctx.feedback.join(' | ')}`;
+      return `set ${name} to ${value}: ${tools.at(-1)?.content.split('\n')[0] ?? ''}`;
+    },
+  );
+}
+
+function collect(team: AgentTeam) {
+  const events: TeamEvent[] = [];
+  team.on('*', (e: TeamEvent) => events.push(e));
+  return events;
+}
+
+describe('coding teams on a git repository', () => {
+  it('tasks on different files all merge, a dependent task starts from its dependency’s merged change, and the user’s checkout is untouched', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    const team = new AgentTeam({ workspace, teamId: 'demo', codebase: { repo, test: 'node check.js' } });
+    for (const id of ['w1', 'w2', 'w3']) team.addAgent(id, AgentRole.WORKER, coder(), { codebase: 'write' });
+    await team.addTask('set src/a.js a to 2', { id: 'edit-a' });
+    await team.addTask('set src/b.js b to 2', { id: 'edit-b' });
+    await team.addTask('set src/c.js c to 2', { id: 'edit-c' });
+    await team.addTask('set src/a.js a to 5', { id: 'edit-a-again', dependencies: ['edit-a'] });
+    const events = collect(team);
+    const summary = await team.run();
+    expect(summary.status, JSON.stringify(summary.tasks)).toBe('completed');
+
+    const into = 'agent-team/demo';
+    for (const name of ['b', 'c']) expect(git(repo, 'show', `${into}:src/${name}.js`)).toBe(`export const ${name} = 2;`);
+    expect(git(repo, 'show', `${into}:src/a.js`)).toBe('export const a = 5;');
+    expect(events.filter((e) => e.type === 'git.merge_refused')).toEqual([]);
+    // One merge commit per task, each with the task's commit by its agent under it.
+    const merges = git(repo, 'log', '--merges', '--format=%s', into).split('\n');
+    expect(merges.sort()).toEqual(['Merge task edit-a', 'Merge task edit-a-again', 'Merge task edit-b', 'Merge task edit-c']);
+    const authors = git(repo, 'log', '--no-merges', '--format=%an %s', into).split('\n');
+    expect(authors).toEqual(expect.arrayContaining([expect.stringMatching(/^w\d set src\/a\.js a to 2$/)]));
+    expect(authors).toHaveLength(5); // four tasks' commits and the user's first commit
+
+    const result = (await team.queue.get('edit-b'))?.result as Record<string, unknown>;
+    expect(result).toMatchObject({ branch: 'agent-team-tasks/demo/edit-b', merged: { into }, test: { command: 'node check.js', passed: true } });
+    expect(result.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(result.diffStat).toMatch(/src\/b\.js \| 2 \+-/);
+    expect(String(result.summary)).toMatch(/^set b to 2: edited src\/b\.js/);
+
+    expect(checkout()).toBe(before);
+    expect(fs.readFileSync(path.join(repo, 'src', 'a.js'), 'utf8')).toBe('export const a = 1;\n');
+    await team.close();
+  });
+
+  it('two tasks change the same line: one merges, the other starts over from the merged code and merges on its second attempt', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    let open!: () => void;
+    const bothRead = new Promise<void>((resolve) => (open = resolve));
+    let reads = 0;
+    const gate = { then: (ok: () => void) => void (++reads >= 2 ? (open(), ok()) : bothRead.then(ok)) } as unknown as Promise<void>;
+    const team = new AgentTeam({ workspace, teamId: 'race', codebase: { repo, mergeInto: 'team-result' } });
+    team.addAgent('w1', AgentRole.WORKER, coder(gate), { codebase: 'write' });
+    team.addAgent('w2', AgentRole.WORKER, coder(gate), { codebase: 'write' });
+    await team.addTask('set src/a.js a to 2', { id: 'two' });
+    await team.addTask('set src/a.js a to 3', { id: 'three' });
+    const events = collect(team);
+    const summary = await team.run();
+    expect(summary.status).toBe('completed');
+
+    const refused = events.filter((e): e is TeamEvent<'git.merge_refused'> => e.type === 'git.merge_refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.reason).toBe('conflict');
+    const loser = refused[0]?.taskId as string;
+    const winner = loser === 'two' ? 'three' : 'two';
+    const lost = await team.queue.get(loser);
+    expect(lost?.feedback.some((f) => f.startsWith('Merge conflict: your change to src/a.js conflicts'))).toBe(true);
+    // The loser's first work is kept on a branch of its own; its second attempt merged last.
+    expect(git(repo, 'branch', '--list', `agent-team-tasks/race/${loser}-attempt-*`)).not.toBe('');
+    expect(git(repo, 'show', 'team-result:src/a.js')).toBe(`export const a = ${loser === 'two' ? 2 : 3};`);
+    expect(git(repo, 'log', '--merges', '--format=%s', 'team-result').split('\n')).toEqual([`Merge task ${loser}`, `Merge task ${winner}`]);
+    expect(checkout()).toBe(before);
+    await team.close();
+  });
+
+  it('tests failing after the merge: mergeInto stays where it was, and the task fails after its attempts with the test output', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    const team = new AgentTeam({ workspace, teamId: 'red', maxAttempts: 2, codebase: { repo, test: 'node check.js' } });
+    team.addAgent('w1', AgentRole.WORKER, coder(), { codebase: 'write' });
+    await team.addTask('set src/a.js a to BROKEN', { id: 'break-it' });
+    const start = git(repo, 'rev-parse', 'main'); // mergeInto is made there when the run starts
+    const summary = await team.run();
+    expect(summary.status).not.toBe('completed');
+    const task = await team.queue.get('break-it');
+    expect(task?.status).toBe('failed');
+    expect(task?.reason).toMatch(/^Tests failed after merging your change into agent-team\/red \(node check\.js, exit 1\):.*\(after 2 merge attempts\)$/);
+    expect(task?.feedback[0]).toContain('broken: a.js');
+    expect(git(repo, 'rev-parse', 'agent-team/red')).toBe(start);
+    // Nothing is lost: both attempts' work is on branches.
+    expect(git(repo, 'branch', '--list', 'agent-team-tasks/red/break-it*').split('\n')).toHaveLength(2);
+    expect(checkout()).toBe(before);
+    await team.close();
+  });
+
+  it('refuses before anything starts: not a repository, uncommitted changes on HEAD, mergeInto checked out by the user', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    let runs = 0;
+    const run = async (codebase: { repo: string; mergeInto?: string }) => {
+      const team = new AgentTeam({ workspace: `${workspace}-${++runs}`, teamId: 'bad', codebase });
+      team.addAgent('w1', AgentRole.WORKER, coder(), { codebase: 'write' });
+      await team.addTask('set src/a.js a to 2', { id: 't' });
+      const error = await team.run().catch((e: unknown) => e);
+      await team.close();
+      return error as Error;
     };
-    team.addAgent(new EditingAgent('w1', edit));
-    team.addAgent(new EditingAgent('w2', edit));
-    await team.addTasks([{ id: 'x', description: 'Set x' }, { id: 'y', description: 'Set y' }]);
-    const summary = await team.run({ timeoutMs: 60_000 });
-    expect(summary.completed).toBe(2);
-    const tasks = [(await team.queue.get('x')) as TaskRecord, (await team.queue.get('y')) as TaskRecord];
-    const second = tasks.find((t) => t.attempt === 2) as TaskRecord;
-    const first = tasks.find((t) => t.attempt === 1) as TaskRecord;
-    expect(second).toBeDefined();
-    expect(second.errors[0]?.message).toMatch(/^merge conflict: .*conflicting files: config\.txt/);
-    // Its second attempt started from mergeInto holding the first task's change, with the conflict as feedback.
-    expect(seen[second.id]?.[1]).toBe(`value = ${first.id}\n`);
-    expect((second.result as CodingResult).summary).toMatch(/feedback: merge conflict/);
-    expect(show(repo, 'agent-team/cf-result', 'config.txt')).toBe(`value = ${second.id}`);
-    // The first attempt's work is kept on its own branch.
-    expect(show(repo, `agent-team/cf/${second.id}@1`, 'config.txt')).toBe(`value = ${second.id}`);
-    expect(gitSync(repo, 'log', '--format=%s', 'agent-team/cf-result')).not.toMatch(/<<<<<<<|>>>>>>>/);
-    expect(checkoutState(repo)).toBe(before);
+    const plain = path.join(dir as string, 'plain');
+    fs.mkdirSync(plain);
+    expect((await run({ repo: plain })).message).toMatch(/is not a git repository: run "git init" there/);
+    expect((await run({ repo, mergeInto: 'main' })).message).toMatch(/codebase\.mergeInto "main" is checked out in .*repo; the team never touches your checkout/);
+    fs.writeFileSync(path.join(repo, 'src', 'a.js'), 'export const a = 9;\n');
+    expect((await run({ repo })).message).toMatch(/has uncommitted changes, which the team would not see/);
+    git(repo, 'checkout', '--quiet', '--', 'src/a.js');
+    expect(checkout()).toContain('refs/heads/main');
   });
 
-  it("a dependent task's worktree holds its dependency's merged change", async () => {
-    const { repo, workspace, before } = setup({ 'src/lib.js': 'export const a = 1;\n' });
-    const team = new AgentTeam({ workspace, teamId: 'dep', codebase: { repo, mergeInto: 'team-result' } });
-    let sawDependency = '';
-    team.addAgent(
-      new EditingAgent('w1', (task, ctx) => {
-        const wt = ctx.worktree as string;
-        if (task.id === 'first') fs.writeFileSync(path.join(wt, 'src/helper.js'), 'export const helper = 2;\n');
-        else sawDependency = fs.readFileSync(path.join(wt, 'src/helper.js'), 'utf8');
-        if (task.id === 'second') fs.appendFileSync(path.join(wt, 'src/lib.js'), "export { helper } from './helper.js';\n");
-        return 'ok';
-      }),
+  it('spec files name the codebase and each agent’s access', () => {
+    const spec = validateSpec({
+      codebase: { repo: './repo', test: 'npm test', mergeInto: 'team-result', commands: ['npm test', 'node *', { shell: 'npm run lint && npm test' }] },
+      agents: [{ id: 'w1', role: 'worker', model: 'offline', codebase: 'write' }, { id: 'r1', role: 'reviewer', model: 'offline', codebase: 'read' }],
+      tasks: [{ description: 'fix it' }],
+    });
+    expect(spec.codebase?.repo).toBe('./repo');
+    expect(() => validateSpec({ agents: [{ id: 'w1', role: 'worker', model: 'offline', codebase: 'write' }], tasks: [{ description: 'x' }] })).toThrow(
+      /agents\[0\]\.codebase: "write" needs a top-level codebase section/,
     );
-    await team.addTasks([
-      { id: 'first', description: 'Add a helper' },
-      { id: 'second', description: 'Export the helper', dependencies: ['first'] },
-    ]);
-    const summary = await team.run({ timeoutMs: 60_000 });
-    expect(summary.completed).toBe(2);
-    expect(sawDependency).toBe('export const helper = 2;\n');
-    expect(show(repo, 'team-result', 'src/lib.js')).toContain("export { helper } from './helper.js';");
-    expect(gitSync(repo, 'rev-list', '--count', '--merges', 'team-result')).toBe('2');
-    expect(checkoutState(repo)).toBe(before);
-  });
-
-  it('a task that changes nothing commits nothing and merges nothing', async () => {
-    const { repo, workspace, before } = setup({ 'a.txt': 'a\n' });
-    const team = new AgentTeam({ workspace, teamId: 'noop', codebase: { repo } });
-    team.addAgent(new EditingAgent('w1', () => 'looked, nothing to change'));
-    await team.addTask('Look around', { id: 'look' });
-    await team.run({ timeoutMs: 30_000 });
-    const result = (await team.queue.get('look'))?.result as CodingResult;
-    expect(result.commit).toBeNull();
-    expect(gitSync(repo, 'rev-parse', 'agent-team/noop-result')).toBe(gitSync(repo, 'rev-parse', 'main'));
-    expect(checkoutState(repo)).toBe(before);
+    expect(() => validateSpec({ codebase: { repo: '.', isolation: 'shared' }, agents: [{ id: 'w1', role: 'worker', model: 'offline' }], tasks: [{ description: 'x' }] })).toThrow(
+      /isolation: "shared" .* is not built yet/,
+    );
   });
 });
