@@ -229,6 +229,11 @@ export class TeamRepo {
     return { commit: changed ? head : undefined, branch, diffStat };
   }
 
+  /** Where a task's branch left `mergeInto` (their merge base). */
+  async forkPoint(taskId: string): Promise<string> {
+    return gitLine(this.repo, ['merge-base', this.branchOf(taskId), this.mergeInto]);
+  }
+
   /** The diff of a task's branch against where it left `mergeInto`. */
   async diff(taskId: string): Promise<string> {
     const branch = this.branchOf(taskId);
