@@ -226,6 +226,14 @@ export function buildProgram(): Command {
       await watchCommand(cmd.opts());
     });
 
+  common(program.command('diff').argument('<task>', 'task id'))
+    .description("a coding task's diff: its commit against where its branch left mergeInto")
+    .option('--stat', 'the diff stat only')
+    .action(async (id: string, _o, cmd: Command) => {
+      const { diffCommand } = await import('./commands/diff.js');
+      await diffCommand(id, cmd.opts());
+    });
+
   common(program.command('recover'))
     .description('take over expired leases, repair interrupted transitions, sweep temp files, report quarantined files')
     .action(async (_o, cmd: Command) => {

@@ -2,7 +2,7 @@
 // and the test outcome, an approval of a commit whose tests fail is refused,
 // and an approved task goes through the merge queue (a conflict re-opens it
 // on the new mergeInto). The user's checkout is compared before and after.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -127,6 +127,33 @@ describe('reviewing coding tasks', () => {
     expect(git(repo, 'show', 'agent-team/rc:src/a.js')).toBe(`export const a = ${loser === 'x' ? 5 : 7};`);
     expect(git(repo, 'branch', '--list', `agent-team-tasks/rc/${loser}-attempt-*`)).not.toBe('');
     expect(git(repo, 'rev-list', '--merges', '--count', 'agent-team/rc')).toBe('2');
+    expect(checkout()).toBe(before);
+  });
+
+  it('agent-team diff, tasks show and export show the commit, its stat and the tests', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    const team = new AgentTeam({ workspace, teamId: 'cli', codebase: { repo, test: 'node check.js' } });
+    team.addAgent('w1', AgentRole.WORKER, coder(), { codebase: 'write' });
+    await team.addTask('set src/b.js b to 9', { id: 'setb' });
+    await team.run({ timeoutMs: 60_000 });
+    const bin = path.join(import.meta.dirname, '..', '..', 'bin', 'agent-team.js');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args, '-w', workspace], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const diff = cli('diff', 'setb');
+    expect(diff.status).toBe(0);
+    expect(diff.stdout).toContain('-export const b = 1;\n+export const b = 9;');
+    const stat = cli('diff', 'setb', '--stat');
+    expect(stat.stdout).toMatch(/src\/b\.js \| 2 \+-/);
+    const show = cli('tasks', 'show', 'setb');
+    const commit = git(repo, 'rev-parse', 'agent-team-tasks/cli/setb');
+    expect(show.stdout).toContain(`commit        ${commit}`);
+    expect(show.stdout).toMatch(/merged +into agent-team\/cli as [0-9a-f]{40}/);
+    expect(show.stdout).toMatch(/tests +node check\.js: passed/);
+    const exported = cli('export');
+    expect(exported.stdout).toContain(`Commit \`${commit.slice(0, 12)}\` on \`agent-team-tasks/cli/setb\`, merged into \`agent-team/cli\``);
+    const missing = cli('diff', 'nope');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('task "nope" not found');
     expect(checkout()).toBe(before);
   });
 });
