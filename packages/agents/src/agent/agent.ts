@@ -581,17 +581,15 @@ export class Agent {
     const repo = this.runtime.repo as TeamRepo;
     const worktree = await repo.worktreeFor(task.id);
     const info = await repo.commit(worktree, task.id, task.description, this.id);
-    const base = info.commit ? await repo.forkPoint(task.id) : undefined;
-    const summary = { summary: result, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat, repo: repo.repo, ...(base ? { base } : {}) };
+    const summary = { summary: result, repo: info.repo, branch: info.branch, base: info.base, commit: info.commit ?? null, diffStat: info.diffStat };
     this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
     const review = task.metadata.review === true && task.type !== 'review';
-    if (review || !info.commit) {
-      // Held for review: the merge waits for the approval. Nothing changed: nothing to merge.
-      if (!info.commit) {
-        await repo.removeWorktree(task.id);
-        return summary;
-      }
-      // The reviewer sees the last test outcome, run on this commit in its worktree.
+    if (!info.commit) {
+      await repo.removeWorktree(task.id);
+      return summary; // nothing changed: nothing to merge
+    }
+    if (review) {
+      // Held for review: the reviewer sees the diff and this test run; the merge waits for the approval.
       const test = await repo.runTest(worktree, signal);
       return { ...summary, ...(test ? { test } : {}) };
     }

@@ -226,12 +226,13 @@ export function buildProgram(): Command {
       await watchCommand(cmd.opts());
     });
 
-  common(program.command('diff').argument('<task>', 'task id'))
-    .description("a coding task's diff: its commit against where its branch left mergeInto")
-    .option('--stat', 'the diff stat only')
-    .action(async (id: string, _o, cmd: Command) => {
+  common(program.command('diff'))
+    .description("the change a coding task made (its commit against where its branch started), merged or not")
+    .argument('<task>', 'the task id')
+    .option('--stat', 'only the diff stat')
+    .action(async (task: string, _o, cmd: Command) => {
       const { diffCommand } = await import('./commands/diff.js');
-      await diffCommand(id, cmd.opts());
+      await diffCommand(task, cmd.opts());
     });
 
   common(program.command('recover'))

@@ -3,7 +3,7 @@ import type { TeamEventType } from '@agent-team/core';
 
 declare module '@agent-team/core' {
   interface TeamEventMap {
-    /** A coding task's work was committed on its branch (`commit` null: it changed nothing). */
+    /** A coding task's work was committed on its branch (`commit`: the branch's tip to merge; null when nothing is left to merge). */
     'git.committed': { taskId: string; agentId: string; branch: string; commit: string | null; diffStat: string };
     /** The merge queue merged a task's branch into `into` (tests passed, when there are tests). */
     'git.merged': { taskId: string; agentId: string; into: string; commit: string };

@@ -38,8 +38,14 @@ export interface TestOutcome {
 }
 
 export interface CommitInfo {
-  /** The commit on the task's branch, or undefined when the task changed nothing. */
+  /** The tip of the task's branch when it holds work not yet in `mergeInto`; undefined when there is nothing to merge. */
   commit: string | undefined;
+  /** This attempt committed something (false: it changed nothing more). */
+  committedNow: boolean;
+  /** Where the branch left `mergeInto`: `git diff <base> <commit>` is the task's change. */
+  base: string;
+  /** The repository. */
+  repo: string;
   branch: string;
   /** `git diff --stat` of the task's work against where its branch started. */
   diffStat: string;
@@ -84,7 +90,8 @@ export class TeamRepo {
     this.commands = options.commands ?? defaultCommandRules(options.test);
     this.env = options.env ?? {};
     fs.mkdirSync(this.worktrees, { recursive: true });
-    this.locks = new ResourceLocks({ root: this.worktrees, lockDir: path.join(this.worktrees, '.locks'), staleMs: 30_000 });
+    // A merge lock left by a killed worker is taken over after 6 s (its holder refreshes it every 2 s).
+    this.locks = new ResourceLocks({ root: this.worktrees, lockDir: path.join(this.worktrees, '.locks'), staleMs: 6000 });
   }
 
   /**
@@ -225,13 +232,10 @@ export class TeamRepo {
     }
     const head = await gitLine(worktree, ['rev-parse', 'HEAD']);
     const forkPoint = await gitLine(worktree, ['merge-base', 'HEAD', this.mergeInto]);
-    const diffStat = forkPoint === head ? '' : (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd();
-    return { commit: changed ? head : undefined, branch, diffStat };
-  }
-
-  /** Where a task's branch left `mergeInto` (their merge base). */
-  async forkPoint(taskId: string): Promise<string> {
-    return gitLine(this.repo, ['merge-base', this.branchOf(taskId), this.mergeInto]);
+    // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
+    const ahead = Number(await gitLine(worktree, ['rev-list', '--count', `${this.mergeInto}..HEAD`])) > 0;
+    const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
+    return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
   }
 
   /** The diff of a task's branch against where it left `mergeInto`. */

@@ -2,13 +2,15 @@
 // branch per task, commits by agent, a merge queue into mergeInto with the
 // test command run on the merged result, conflicts and failing tests sent
 // back, and the user's checkout never touched.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TeamEvent } from '@agent-team/core';
 import { validateSpec } from '../../src/cli/spec.js';
-import { AgentRole, AgentTeam, fromFunction, type LanguageModel } from '../../src/index.js';
+import { AgentRole, AgentTeam, CommandAgent, fromFunction, type LanguageModel } from '../../src/index.js';
+import { runScript } from '../../../core/test/helpers/processes.js';
+import { BIN } from '../faults/cli-harness.js';
 import { tempDir } from '../helpers.js';
 
 let dir: string | undefined;
@@ -103,6 +105,14 @@ describe('coding teams on a git repository', () => {
     expect(checkout()).toBe(before);
     expect(fs.readFileSync(path.join(repo, 'src', 'a.js'), 'utf8')).toBe('export const a = 1;\n');
     await team.close();
+
+    // agent-team diff: the task's change, merged as it is.
+    const diff = spawnSync(process.execPath, [BIN, 'diff', 'edit-b', '-w', workspace], { encoding: 'utf8' });
+    expect(diff.status, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain('-export const b = 1;\n+export const b = 2;');
+    const none = spawnSync(process.execPath, [BIN, 'diff', 'nope', '-w', workspace], { encoding: 'utf8' });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no task "nope" in this workspace/);
   });
 
   it('two tasks change the same line: one merges, the other starts over from the merged code and merges on its second attempt', async () => {
@@ -155,6 +165,98 @@ describe('coding teams on a git repository', () => {
     expect(checkout()).toBe(before);
     await team.close();
   });
+
+  it('a reviewer sees the diff and the test run; its approval merges the work, and it cannot approve failing tests', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    const prompts: string[] = [];
+    const reviewer = fromFunction(function reviewer(prompt) {
+      prompts.push(prompt);
+      return JSON.stringify({ verdict: 'approve', feedback: 'looks right' });
+    });
+    const team = new AgentTeam({ workspace, teamId: 'rev', maxReviewRounds: 2, codebase: { repo, test: 'node check.js' } });
+    team.addAgent('w1', AgentRole.WORKER, coder(), { codebase: 'write' });
+    team.addAgent('r1', AgentRole.REVIEWER, reviewer);
+    await team.addTask('set src/b.js b to 7', { id: 'good', review: true });
+    await team.addTask('set src/c.js c to BROKEN', { id: 'bad', review: true });
+    const events = collect(team);
+    await team.run();
+
+    const good = prompts.find((p) => p.includes('Task: good')) as string;
+    expect(good).toContain('diff --git a/src/b.js b/src/b.js');
+    expect(good).toContain('+export const b = 7;');
+    expect(good).toMatch(/src\/b\.js \| 2 \+-/);
+    expect(good).toContain('Tests (node check.js): passed');
+    expect((await team.queue.get('good'))?.status).toBe('completed');
+    expect(git(repo, 'show', 'agent-team/rev:src/b.js')).toBe('export const b = 7;');
+    expect(events.some((e) => e.type === 'git.merged' && e.taskId === 'good' && (e).agentId === 'r1')).toBe(true);
+
+    // The reviewer approved the broken change twice; both approvals were refused, and the task failed review.
+    expect(prompts.find((p) => p.includes('Task: bad'))).toContain('Tests (node check.js): FAILED (exit 1)');
+    const bad = await team.queue.get('bad');
+    expect(bad?.status).toBe('failed');
+    expect(bad?.feedback[0]).toMatch(/^Approval refused: the tests fail on this commit \(node check\.js exit 1: .*broken: c\.js/s);
+    expect(git(repo, 'show', 'agent-team/rev:src/c.js')).toBe('export const c = 1;');
+    expect(checkout()).toBe(before);
+    await team.close();
+  });
+
+  it('a command agent (an outside program) works in the task’s worktree; its change is committed, merged and recorded like any agent’s', async () => {
+    const { repo, workspace, checkout } = makeRepo();
+    const before = checkout();
+    const script = path.join(dir as string, 'outside-agent.cjs');
+    // Stands in for Claude Code or Codex: reads the prompt on stdin, edits a file where it runs, prints JSON.
+    fs.writeFileSync(
+      script,
+      "const fs = require('fs'); const prompt = fs.readFileSync(0, 'utf8');\n" +
+        "fs.writeFileSync('src/c.js', 'export const c = 42;\\n');\n" +
+        "console.log(JSON.stringify({ edited: 'src/c.js', task: process.env.AGENT_TEAM_TASK_ID, sawPrompt: prompt.includes('answer 42') }));\n",
+    );
+    const team = new AgentTeam({ workspace, teamId: 'ext', codebase: { repo, test: 'node check.js' } });
+    team.addAgent(new CommandAgent('claude-1', 'worker', { command: ['node', script], codebase: 'write' }));
+    await team.addTask('set c to the answer 42', { id: 'outside' });
+    const summary = await team.run();
+    expect(summary.status).toBe('completed');
+    const result = (await team.queue.get('outside'))?.result as Record<string, unknown>;
+    expect(result.summary).toEqual({ edited: 'src/c.js', task: 'outside', sawPrompt: true });
+    expect(result).toMatchObject({ merged: { into: 'agent-team/ext' }, test: { passed: true } });
+    expect(git(repo, 'show', 'agent-team/ext:src/c.js')).toBe('export const c = 42;');
+    expect(git(repo, 'log', '-1', '--format=%an', 'agent-team/ext^2')).toBe('claude-1'); // the merge's second parent: the task's commit
+    expect(checkout()).toBe(before);
+    await team.close();
+  });
+
+  it('SIGKILL of a worker while its merge is being tested: mergeInto keeps its old commit, and the next worker merges the work once', async () => {
+    const { repo, workspace } = makeRepo();
+    const marks = path.join(dir as string, 'marks');
+    fs.mkdirSync(marks);
+    // The test command says when it starts (the merge is then done in the merge worktree) and takes a while.
+    fs.writeFileSync(path.join(repo, 'slow-test.js'), "require('fs').writeFileSync(require('path').join(process.env.MARK_DIR, 'testing-' + process.pid), '');\nsetTimeout(() => {}, 1500);\n");
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'slow test');
+    const base = git(repo, 'rev-parse', 'HEAD');
+    const adder = new AgentTeam({ workspace, teamId: 'kill' });
+    await adder.addTask('set src/a.js a to 2', { id: 'set-a' });
+    await adder.close();
+
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'coding-worker.ts');
+    const first = runScript(fixture, [workspace, repo, 'w1', marks]);
+    for (let i = 0; i < 300 && fs.readdirSync(marks).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readdirSync(marks)).toHaveLength(1);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(git(repo, 'rev-parse', 'agent-team/kill')).toBe(base);
+
+    const second = runScript(fixture, [workspace, repo, 'w2', marks]);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+    expect(second.lines.at(-1)).toBe('run ended: completed');
+    expect(git(repo, 'show', 'agent-team/kill:src/a.js')).toBe('export const a = 2;');
+    expect(git(repo, 'log', '--merges', '--format=%s', 'agent-team/kill').split('\n')).toEqual(['Merge task set-a']);
+    const team = new AgentTeam({ workspace, teamId: 'kill' });
+    const task = await team.queue.get('set-a');
+    expect(task).toMatchObject({ status: 'completed', attempt: 2, owner: 'w2' });
+    await team.close();
+  }, 60_000);
 
   it('refuses before anything starts: not a repository, uncommitted changes on HEAD, mergeInto checked out by the user', async () => {
     const { repo, workspace, checkout } = makeRepo();

@@ -1,36 +1,35 @@
-import { TaskQueue } from '@agent-team/core';
+import { assertValidId } from '@agent-team/core';
 import { git } from '../../git/git.js';
-import { isCodingTaskResult } from '../../git/review.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
 
-export interface DiffOptions extends GlobalOptions {
-  stat?: boolean;
-}
-
-/** `diff <task>`: the diff of a coding task's commit against where its branch left mergeInto. */
-export async function diffCommand(id: string, opts: DiffOptions): Promise<void> {
-  const backend = await openFromOptions(opts, { watch: false });
+/** `diff <task>`: the change a coding task made, from its fork point to its commit (merged or not). */
+export async function diffCommand(taskId: string, opts: GlobalOptions & { stat?: boolean }): Promise<void> {
   try {
-    const queue = TaskQueue.open({ backend });
-    const task = await queue.get(id);
-    if (!task) throw new CliError(`task "${id}" not found; list them with \`agent-team tasks list\``);
-    const result = task.result;
-    if (!isCodingTaskResult(result)) {
-      throw new CliError(`task "${id}" (${task.status}) has no commit: it is not a coding task, or it has not finished yet`);
+    assertValidId('task', taskId);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  const backend = await openFromOptions(opts, { watch: false });
+  let change: { repo: string; branch: string; base: string; commit: string };
+  try {
+    const task = await backend.tasks.get(taskId);
+    if (!task) throw new CliError(`no task "${taskId}" in this workspace: agent-team tasks list shows them`, 1);
+    const r = task.result as Record<string, unknown> | undefined;
+    if (!r || typeof r.repo !== 'string' || typeof r.base !== 'string' || typeof r.branch !== 'string') {
+      throw new CliError(`task "${taskId}" has no change to show: it is not a coding task, or it is not finished (status: ${task.status})`, 1);
     }
-    if (!result.commit) {
-      if (opts.json) printJson({ taskId: id, branch: result.branch, commit: null, diff: '' });
-      else console.log(`task "${id}" changed nothing (branch ${result.branch})`);
-      return;
-    }
-    if (!result.repo || !result.base) throw new CliError(`task "${id}" was recorded without its repository and fork point: run \`git diff\` on branch ${result.branch} yourself`);
-    const args = ['diff', ...(opts.stat ? ['--stat'] : []), ...(opts.color === false || opts.json ? ['--no-color'] : []), result.base, result.commit];
-    const out = await git(result.repo, args);
-    if (opts.json) printJson({ taskId: id, branch: result.branch, base: result.base, commit: result.commit, diffStat: result.diffStat, diff: out.stdout });
-    else process.stdout.write(out.stdout);
-    await queue.close();
+    if (typeof r.commit !== 'string') throw new CliError(`task "${taskId}" changed nothing (branch ${r.branch})`, 1);
+    change = { repo: r.repo, branch: r.branch, base: r.base, commit: r.commit };
   } finally {
     await backend.close();
   }
+  const out = await git(change.repo, ['diff', ...(opts.stat ? ['--stat'] : []), change.base, change.commit]).catch((err: unknown) => {
+    throw new CliError(`cannot show the diff: ${(err as Error).message}`, 1);
+  });
+  if (opts.json) {
+    printJson({ taskId, ...change, diff: out.stdout });
+    return;
+  }
+  process.stdout.write(out.stdout);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Backend, TaskRecord, TeamEvent } from '@agent-team/core';
-import { isCodingTaskResult } from '../../git/review.js';
+import { isCodingTaskResult } from '../../git/result.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 
 interface UsageRow {

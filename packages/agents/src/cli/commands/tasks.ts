@@ -3,7 +3,7 @@ import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { clipLine, printJson, statusColor, table } from '../format.js';
 import { useColor } from '../progress.js';
-import { isCodingTaskResult } from '../../git/review.js';
+import { isCodingTaskResult } from '../../git/result.js';
 
 export interface TaskAddOptions extends GlobalOptions {
   id?: string;
