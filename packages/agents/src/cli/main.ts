@@ -112,6 +112,8 @@ export function buildProgram(): Command {
     .option('--shell', 'run --command through /bin/sh -c')
     .option('--cwd <dir>', 'where the command runs when the task has no worktree (default: .agents/<id>)')
     .option('--timeout <duration>', 'time limit of one attempt of the command, e.g. 90s, 10m (default 30m)')
+    .option('--codebase <spec>', "join the git codebase of this spec's team (its codebase section and team id): a worktree per task, commits, the merge queue")
+    .option('--access <mode>', 'with --codebase: write (default) or read')
     .option('--experiment', "run the cases of an experiment's queue (agent-team experiment --workspace <dir>: its queue/ folder)")
     .action(async (_o, cmd: Command) => {
       const { workerCommand } = await import('./commands/worker.js');
