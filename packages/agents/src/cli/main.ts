@@ -239,6 +239,7 @@ export function buildProgram(): Command {
 
   common(program.command('recover'))
     .description('take over expired leases, repair interrupted transitions, sweep temp files, report quarantined files')
+    .option('--codebase <spec>', "also tidy the worktrees of this spec's git codebase: remove those of finished tasks and broken ones, prune git's records")
     .action(async (_o, cmd: Command) => {
       const { recoverCommand } = await import('./commands/recover.js');
       await recoverCommand(cmd.opts());

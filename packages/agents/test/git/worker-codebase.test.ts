@@ -59,3 +59,45 @@ it('a CLI worker with --codebase works in task worktrees and merges into the spe
   expect(refused.status).toBe(2);
   expect(refused.stderr).toContain('has no codebase section');
 });
+
+it('agent-team recover --codebase removes the worktrees of finished tasks and broken ones, and keeps those in progress', async () => {
+  dir = tempDir('recover-codebase-');
+  const repo = path.join(dir, 'repo');
+  fs.mkdirSync(repo);
+  fs.writeFileSync(path.join(repo, 'README.md'), 'hello\n');
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  git(repo, 'config', 'user.email', 'me@example.com');
+  git(repo, 'config', 'user.name', 'Me');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'start');
+  const spec = path.join(dir, 'team.yaml');
+  fs.writeFileSync(spec, 'team: { id: rec }\ncodebase: { repo: ./repo }\nagents:\n  - { id: w1, role: worker, model: offline, codebase: write }\ntasks:\n  - { id: done, description: x }\n');
+  const workspace = path.join(dir, 'ws');
+  const queue = TaskQueue.open({ workspace });
+  await queue.addMany([
+    { id: 'done', description: 'finished' },
+    { id: 'busy', description: 'in progress' },
+  ]);
+  const claim = await queue.claim({ agentId: 'w1' });
+  expect(claim?.taskId).toBe('done');
+  await claim?.complete('ok');
+  await queue.close();
+  const { TeamRepo } = await import('../../src/git/team-repo.js');
+  const team = await TeamRepo.open('rec', { repo }, workspace);
+  await team.worktreeFor('done');
+  const busy = await team.worktreeFor('busy');
+  fs.writeFileSync(path.join(busy, 'draft.txt'), 'uncommitted\n');
+  fs.mkdirSync(path.join(workspace, 'worktrees', 'wreck'));
+  fs.writeFileSync(path.join(workspace, 'worktrees', 'wreck', 'junk'), '');
+  await team.close();
+
+  const out = cli('recover', '--codebase', spec, '-w', workspace, '--json');
+  expect(out.status).toBe(0);
+  const report = JSON.parse(out.stdout) as { worktrees: { finished: string[]; broken: string[] } };
+  expect(report.worktrees).toEqual({ finished: ['done'], broken: ['wreck'] });
+  expect(fs.existsSync(path.join(workspace, 'worktrees', 'done'))).toBe(false);
+  expect(fs.readFileSync(path.join(busy, 'draft.txt'), 'utf8')).toBe('uncommitted\n');
+  expect(git(repo, 'worktree', 'list')).not.toContain(path.join('worktrees', 'done'));
+  // The finished task's branch stays.
+  expect(git(repo, 'branch', '--list', 'agent-team-tasks/rec/done')).not.toBe('');
+});

@@ -1,16 +1,40 @@
+import path from 'node:path';
+import { type Backend, ValidationError } from '@agent-team/core';
 import { colors } from '../../team/summary.js';
 import { type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
 import { useColor } from '../progress.js';
 
+/** The worktree housekeeping of a spec's git codebase (`--codebase <spec>`). */
+async function recoverWorktrees(specFile: string, backend: Backend): Promise<{ finished: string[]; broken: string[] }> {
+  const [{ loadSpec }, { codebaseFromSpec }, { TeamRepo }] = await Promise.all([import('../spec.js'), import('../build-team.js'), import('../../git/team-repo.js')]);
+  const spec = loadSpec(specFile);
+  if (!spec.codebase) throw new ValidationError(`${specFile} has no codebase section: --codebase takes the spec of a team that works on a git repository`);
+  if (backend.kind !== 'file') throw new ValidationError('--codebase needs a workspace folder (the worktrees live in it), not a Redis backend');
+  const repo = await TeamRepo.open(spec.team?.id ?? 'team', codebaseFromSpec(spec.codebase, path.dirname(path.resolve(specFile))), backend.location);
+  try {
+    return await repo.housekeeping(async (id) => {
+      const task = await backend.tasks.get(id);
+      return task !== null && ['completed', 'failed', 'cancelled', 'blocked'].includes(task.status);
+    });
+  } finally {
+    await repo.close();
+  }
+}
+
 /** `recover`: takes over expired leases, repairs interrupted transitions, sweeps temp files, reports quarantined files. */
-export async function recoverCommand(opts: GlobalOptions): Promise<void> {
+export async function recoverCommand(opts: GlobalOptions & { codebase?: string }): Promise<void> {
   const backend = await openFromOptions(opts, { watch: false });
   try {
     const report = await backend.tasks.recover();
+    const worktrees = opts.codebase !== undefined ? await recoverWorktrees(opts.codebase, backend) : undefined;
     if (opts.json) {
-      printJson(report);
+      printJson(worktrees ? { ...report, worktrees } : report);
       return;
+    }
+    if (worktrees) {
+      console.log(`Worktrees of finished tasks removed: ${worktrees.finished.length}${worktrees.finished.length ? ` (${worktrees.finished.join(', ')})` : ''}`);
+      console.log(`Broken worktrees removed (rebuilt from their branch at the next claim): ${worktrees.broken.length}${worktrees.broken.length ? ` (${worktrees.broken.join(', ')})` : ''}`);
     }
     const c = colors(opts.color !== false && useColor(process.stdout));
     console.log(`Expired leases requeued: ${report.requeued.length}${report.requeued.length ? ` (${report.requeued.map((r) => `${r.taskId} from ${r.holder ?? '?'} → attempt ${r.attempt}`).join(', ')})` : ''}`);
