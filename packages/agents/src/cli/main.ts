@@ -112,6 +112,8 @@ export function buildProgram(): Command {
     .option('--shell', 'run --command through /bin/sh -c')
     .option('--cwd <dir>', 'where the command runs when the task has no worktree (default: .agents/<id>)')
     .option('--timeout <duration>', 'time limit of one attempt of the command, e.g. 90s, 10m (default 30m)')
+    .option('--codebase <spec>', "join the git codebase of this spec's team (its codebase section and team id): a worktree per task, commits, the merge queue")
+    .option('--access <mode>', 'with --codebase: write (default) or read')
     .option('--experiment', "run the cases of an experiment's queue (agent-team experiment --workspace <dir>: its queue/ folder)")
     .action(async (_o, cmd: Command) => {
       const { workerCommand } = await import('./commands/worker.js');
@@ -237,6 +239,7 @@ export function buildProgram(): Command {
 
   common(program.command('recover'))
     .description('take over expired leases, repair interrupted transitions, sweep temp files, report quarantined files')
+    .option('--codebase <spec>', "also tidy the worktrees of this spec's git codebase: remove those of finished tasks and broken ones, prune git's records")
     .action(async (_o, cmd: Command) => {
       const { recoverCommand } = await import('./commands/recover.js');
       await recoverCommand(cmd.opts());

@@ -2,3 +2,4 @@
 export { TeamRepo, type TeamCodebaseOptions, type TestOutcome, type CommitInfo, type MergeOutcome } from './team-repo.js';
 export { GitError } from './git.js';
 export { GIT_EVENT_TYPES } from './events.js';
+export { isCodingTaskResult, type CodingTaskResult } from './result.js';

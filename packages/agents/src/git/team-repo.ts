@@ -397,6 +397,37 @@ export class TeamRepo {
   }
 
   /**
+   * Housekeeping for `agent-team recover --codebase`: worktrees of tasks that
+   * are final are removed (their branches stay), worktrees that are broken
+   * (not on their task's branch any more, or no longer a worktree) are
+   * removed to be rebuilt from the branch by the next claimer, and git's
+   * records of worktrees that are gone are pruned. Worktrees of tasks still
+   * in progress are left alone, uncommitted edits included.
+   */
+  async housekeeping(isFinal: (taskId: string) => Promise<boolean>): Promise<{ finished: string[]; broken: string[] }> {
+    const finished: string[] = [];
+    const broken: string[] = [];
+    const names = fs.existsSync(this.worktrees) ? fs.readdirSync(this.worktrees) : [];
+    for (const name of names.sort()) {
+      if (name.startsWith('_') || name.startsWith('.')) continue;
+      const dir = path.join(this.worktrees, name);
+      const head = await git(dir, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: [1, 128] });
+      const top = head.exitCode === 0 ? await git(dir, ['rev-parse', '--show-toplevel'], { allowFailure: [128] }) : undefined;
+      const valid =
+        head.exitCode === 0 && head.stdout.trim() === `refs/heads/${this.branchOf(name)}` && top?.exitCode === 0 && fs.realpathSync(top.stdout.trim()) === fs.realpathSync(dir);
+      if (!valid) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        broken.push(name);
+      } else if (await isFinal(name)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        finished.push(name);
+      }
+    }
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    return { finished, broken };
+  }
+
+  /**
    * Removes a finished task's worktree (its branch stays). Its registration in
    * the repository is pruned later (the next prune, or when the path is needed again).
    */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Backend, TaskRecord, TeamEvent } from '@agent-team/core';
+import { isCodingTaskResult } from '../../git/result.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 
 interface UsageRow {
@@ -85,6 +86,15 @@ export function cacheLine(u: Pick<UsageRow, 'inputTokens' | 'cacheReadTokens' | 
   return `Prompt caching: ${u.cacheReadTokens} of ${u.inputTokens} input tokens read from cache (${share}%), ${u.cacheWriteTokens} written; saved $${u.cacheSavingsUsd.toFixed(4)}`;
 }
 
+/** A coding task's commit, merge and tests in one line, and its diff stat. */
+function codingLines(result: unknown): string[] {
+  if (!isCodingTaskResult(result)) return [];
+  if (!result.commit) return [`Changed nothing (branch \`${result.branch}\`).`, ''];
+  const tests = result.test ? `; tests \`${result.test.command}\` ${result.test.passed ? 'passed' : 'failed'}` : '';
+  const merged = result.merged ? `, merged into \`${result.merged.into}\` as \`${result.merged.commit.slice(0, 12)}\`` : '';
+  return [`Commit \`${result.commit.slice(0, 12)}\` on \`${result.branch}\`${merged}${tests}.`, '', '```', result.diffStat, '```', ''];
+}
+
 export function reportMarkdown(r: RunReport): string {
   const money = (u: UsageRow) => `$${u.costUsd.toFixed(4)}${u.unpricedCalls ? ` (+${u.unpricedCalls} unpriced)` : ''}`;
   const lines = [`# agent-team report`, '', `Workspace: \`${r.location}\`  `, `Generated: ${r.generatedAt}`, ''];
@@ -94,7 +104,7 @@ export function reportMarkdown(r: RunReport): string {
   for (const t of r.tasks) lines.push(`| ${md(t.id)} | ${t.type} | ${t.status} | ${t.attempt} | ${t.owner ?? ''} | ${md(t.description.slice(0, 120))} |`);
   lines.push('', '## Results', '');
   for (const t of r.tasks) {
-    if (t.status === 'completed' && t.type !== 'review') lines.push(`### ${t.id}`, '', t.description, '', fence(t.result), '');
+    if (t.status === 'completed' && t.type !== 'review') lines.push(`### ${t.id}`, '', t.description, '', ...codingLines(t.result), fence(t.result), '');
     else if (t.reason) lines.push(`### ${t.id} (${t.status})`, '', t.description, '', `> ${md(t.reason)}`, '');
   }
   if (r.reviews.length) {

@@ -3,6 +3,7 @@ import { colors } from '../../team/summary.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { clipLine, printJson, statusColor, table } from '../format.js';
 import { useColor } from '../progress.js';
+import { isCodingTaskResult } from '../../git/result.js';
 
 export interface TaskAddOptions extends GlobalOptions {
   id?: string;
@@ -123,6 +124,13 @@ export async function taskShowCommand(id: string, opts: GlobalOptions): Promise<
       ['created', new Date(task.createdAt).toISOString()],
     ];
     if (task.finishedAt) rows.push(['finished', new Date(task.finishedAt).toISOString()]);
+    if (isCodingTaskResult(task.result)) {
+      const r = task.result;
+      rows.push(['branch', r.branch], ['commit', r.commit ?? '- (changed nothing)']);
+      if (r.merged) rows.push(['merged', `into ${r.merged.into} as ${r.merged.commit}`]);
+      if (r.test) rows.push(['tests', `${r.test.command}: ${r.test.timedOut ? 'timed out' : r.test.passed ? 'passed' : `failed (exit ${String(r.test.exitCode)})`}`]);
+      if (r.diffStat) rows.push(['diff stat', (r.diffStat.split('\n').at(-1) ?? '').trim() + (r.commit ? ` (agent-team diff ${task.id})` : '')]);
+    }
     console.log(table(rows.map(([k, v]) => [c.dim(k), v])));
     console.log(`\n${c.bold('Description')}\n${task.description}`);
     if (task.feedback.length) console.log(`\n${c.bold('Feedback')}\n${task.feedback.map((f, i) => `${i + 1}. ${f}`).join('\n')}`);

@@ -4,7 +4,8 @@ import type { AgentOptions } from '../../agent/agent.js';
 import { CommandAgent } from '../../command/command-agent.js';
 import { splitCommandLine } from '../../command/command-line.js';
 import { PRESET_NAMES, isPresetName } from '../../command/presets.js';
-import { durationMs } from '../spec.js';
+import { durationMs, loadSpec } from '../spec.js';
+import type { TeamCodebaseOptions } from '../../git/team-repo.js';
 import { resolveModel } from '../../agent/model-registry.js';
 import { type AgentRole, isAgentRole } from '../../agent/roles.js';
 import { offlineModel } from '../../models/index.js';
@@ -32,6 +33,24 @@ export interface WorkerOptions extends GlobalOptions {
   cwd?: string;
   timeout?: string;
   experiment?: boolean;
+  /** A spec file whose codebase section (and team id) this worker joins. */
+  codebase?: string;
+  /** This worker's access to that codebase. @default 'write' */
+  access?: string;
+}
+
+/** `--codebase <spec>`: the spec's codebase (repository relative to the spec file) and team id, checked before anything runs. */
+async function codebaseFromOptions(opts: WorkerOptions): Promise<{ teamId: string; codebase: TeamCodebaseOptions; access: 'write' | 'read' } | null> {
+  if (opts.codebase === undefined) {
+    if (opts.access !== undefined) throw new ValidationError('--access applies with --codebase <spec>: give the spec whose codebase this worker joins');
+    return null;
+  }
+  const access = opts.access ?? 'write';
+  if (access !== 'write' && access !== 'read') throw new ValidationError(`--access must be write or read, got ${JSON.stringify(access)}`);
+  const spec = loadSpec(opts.codebase);
+  if (!spec.codebase) throw new ValidationError(`${opts.codebase} has no codebase section: --codebase takes the spec of a team that works on a git repository`);
+  const { codebaseFromSpec } = await import('../build-team.js');
+  return { teamId: spec.team?.id ?? 'team', codebase: codebaseFromSpec(spec.codebase, path.dirname(path.resolve(opts.codebase))), access };
 }
 
 function offlineLatency(value: string): number | [number, number] {
@@ -92,14 +111,21 @@ export async function workerCommand(opts: WorkerOptions): Promise<number> {
     const seed = opts.model.includes(':') ? Number(opts.model.split(':')[1]) : undefined;
     model = offlineModel({ ...(seed !== undefined ? { seed } : {}), latencyMs: offlineLatency(opts.latency) });
   }
+  const repo = await codebaseFromOptions(opts);
   const backend = await openFromOptions(opts, { create: false });
-  const team = new AgentTeam({ backend, teamId: 'team', ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}) });
+  const team = new AgentTeam({
+    backend,
+    teamId: repo?.teamId ?? 'team',
+    ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
+    ...(repo ? { codebase: repo.codebase } : {}),
+  });
   const interrupt = interruptOnSignals();
   try {
     const common = {
       ...(opts.specialty ? { specialty: opts.specialty } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.takePlainTasks ? { takePlainTasks: true } : {}),
+      ...(repo ? { codebase: repo.access } : {}),
     };
     const agent = commandAgent
       ? team.addAgent(commandAgent(role, common))
