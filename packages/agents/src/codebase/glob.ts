@@ -1,7 +1,8 @@
 import { ValidationError, describeValue } from '@agent-team/core';
+import { linearPattern } from './patterns.js';
 
 /**
- * A compiled file-name pattern: `*` (any characters but `/`), `**` (any
+ * A compiled file-name pattern, matched in linear time (see patterns.ts): `*` (any characters but `/`), `**` (any
  * folders), `?` (one character), `[abc]` / `[!abc]` and `{a,b}`. A pattern
  * without `/` matches the file name at any depth (`*.ts`); one with `/` matches
  * the whole path relative to the codebase root (`src/**\/*.test.ts`).
@@ -19,7 +20,9 @@ export function compileGlob(pattern: unknown): GlobMatcher {
     throw new ValidationError(`glob ${describeValue(pattern)} is not usable: keep it under 500 characters, without NUL bytes`);
   }
   const cleaned = pattern.replace(/^\.\//, '');
-  const regex = new RegExp(`^${translate(cleaned, pattern)}$`);
+  // Run on the linear-time engine: a glob like "*a*a*a*a*a*b" compiles to a
+  // regular expression that backtracks polynomially on a long near-miss name.
+  const regex = linearPattern(`^${translate(cleaned, pattern)}$`, { what: `glob ${describeValue(pattern)}, compiled to the expression` });
   const byName = !cleaned.includes('/');
   return {
     pattern,
