@@ -247,7 +247,7 @@ export function buildProgram(): Command {
 
   common(program.command('export'), { json: false })
     .description("a report of the run's tasks, results, reviews, usage and cost")
-    .option('--format <format>', 'json or md', 'md')
+    .option('--format <format>', 'md, json or html (one self-contained file: task graph, timeline, usage)', 'md')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(async (_o, cmd: Command) => {
       const { exportCommand } = await import('./commands/export.js');

@@ -122,11 +122,17 @@ export function reportMarkdown(r: RunReport): string {
 }
 
 export async function exportCommand(opts: GlobalOptions & { format: string; output?: string }): Promise<void> {
-  if (opts.format !== 'json' && opts.format !== 'md') throw new CliError(`--format must be json or md, got "${opts.format}"`);
+  if (opts.format !== 'json' && opts.format !== 'md' && opts.format !== 'html') throw new CliError(`--format must be json, md or html, got "${opts.format}"`);
   const backend = await openFromOptions(opts, { watch: false });
   try {
-    const report = await buildReport(backend);
-    const text = opts.format === 'md' ? reportMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
+    let text: string;
+    if (opts.format === 'html') {
+      const [{ buildReportData }, { reportHtml }] = await Promise.all([import('../../report/data.js'), import('../../report/html.js')]);
+      text = reportHtml(await buildReportData(backend));
+    } else {
+      const report = await buildReport(backend);
+      text = opts.format === 'md' ? reportMarkdown(report) : `${JSON.stringify(report, null, 2)}\n`;
+    }
     if (opts.output) {
       fs.writeFileSync(opts.output, text);
       console.error(`wrote ${opts.output}`);
