@@ -77,8 +77,8 @@ function searchCodeTool(codebase: Codebase): ExecutableTool {
   return {
     name: 'search_code',
     description:
-      'Search the text files of the codebase for a pattern: plain text by default, a JavaScript regular expression ' +
-      'with regex: true. Returns one match per line as path:line:text. Narrow it with glob ("*.ts" matches file ' +
+      'Search the text files of the codebase for a pattern: plain text by default, a regular expression ' +
+      'with regex: true (RE2 syntax, as JavaScript without lookaround or backreferences). Returns one match per line as path:line:text. Narrow it with glob ("*.ts" matches file ' +
       `names at any depth, "src/**/*.test.ts" whole paths) or path (a folder). ${PATH_RULES}`,
     parameters: {
       type: 'object',
@@ -167,10 +167,15 @@ export function formatList(dir: string, result: ListResult): string {
 
 export function formatSearch(pattern: string, result: SearchResult): string {
   if (result.matches.length === 0) {
-    return `no matches for ${JSON.stringify(pattern)} in ${result.filesSearched} files${result.truncated ? ' (search cut short)' : ''}`;
+    const cut = result.stoppedBy === 'time' ? ' (search stopped at its time budget: narrow it with glob or path)' : result.truncated ? ' (search cut short)' : '';
+    return `no matches for ${JSON.stringify(pattern)} in ${result.filesSearched} files${cut}`;
   }
   const lines = result.matches.map((m) => `${m.path}:${m.line}:${m.text}`);
-  if (result.truncated) lines.push(`[results cut at ${result.matches.length} matches: narrow the search with glob or path]`);
+  if (result.stoppedBy === 'time') {
+    lines.push(`[search stopped at its time budget after ${result.filesSearched} files: narrow it with glob or path, or simplify the pattern]`);
+  } else if (result.truncated) {
+    lines.push(`[results cut at ${result.matches.length} matches: narrow the search with glob or path]`);
+  }
   return lines.join('\n');
 }
 

@@ -21,6 +21,7 @@ import {
   uniqueSuffix,
 } from '@agent-team/core';
 import { type GlobMatcher, compileGlob } from './glob.js';
+import { compileLinear } from './patterns.js';
 
 /**
  * A refused file operation that is not a confinement problem: writing without
@@ -75,6 +76,13 @@ export interface CodebaseOptions {
    * @default 1_048_576 (1 MiB)
    */
   maxSearchFileBytes?: number;
+  /**
+   * The longest one search runs, in milliseconds: past it the search stops and
+   * says so. A search also yields to the event loop every few milliseconds, so
+   * heartbeats and other agents' work go on while it runs.
+   * @default 30_000
+   */
+  maxSearchMs?: number;
 }
 
 export interface ReadOptions {
@@ -149,8 +157,10 @@ export interface SearchMatch {
 
 export interface SearchResult {
   matches: SearchMatch[];
-  /** The match limit or the file budget cut the search short. */
+  /** The match limit, the file budget or the time budget cut the search short. */
   truncated: boolean;
+  /** What cut it short, when {@link truncated}. */
+  stoppedBy?: 'matches' | 'files' | 'time';
   filesSearched: number;
   /** Files skipped as binary or too large. */
   filesSkipped: number;
@@ -177,6 +187,8 @@ const MAX_FILES_SEARCHED = 20_000;
 /** Regular expressions are tested on at most this much of a line, bounding the cost of a bad pattern. */
 const MAX_REGEX_LINE = 2000;
 const MATCH_TEXT = 300;
+/** A search gives the event loop a turn after this much work. */
+const SEARCH_SLICE_MS = 10;
 const CHUNK = 64 * 1024;
 
 /**
@@ -208,6 +220,7 @@ export class Codebase {
   private readonly rootGiven: string;
   private readonly skip: ReadonlySet<string>;
   private readonly maxSearchFileBytes: number;
+  private readonly maxSearchMs: number;
   /** Lock folders inside the root (relative): never listed, searched, read or written. */
   private readonly lockFolders: string[];
   private readonly held = new Map<string, ResourceLock>();
@@ -221,6 +234,7 @@ export class Codebase {
     this.maxReadBytes = positiveInteger('maxReadBytes', options.maxReadBytes, 256 * 1024);
     this.maxWriteBytes = positiveInteger('maxWriteBytes', options.maxWriteBytes, 1024 * 1024);
     this.maxSearchFileBytes = positiveInteger('maxSearchFileBytes', options.maxSearchFileBytes, 1024 * 1024);
+    this.maxSearchMs = positiveInteger('maxSearchMs', options.maxSearchMs, 30_000);
     this.lockWaitMs = options.lockWaitMs ?? 5000;
     if (!Number.isFinite(this.lockWaitMs) || this.lockWaitMs < 0) {
       throw new ValidationError(`lockWaitMs must be a number >= 0, got ${describeValue(options.lockWaitMs)}`);
@@ -299,13 +313,33 @@ export class Codebase {
     return { entries, truncated: false };
   }
 
-  /** Searches text files for a plain string or a regular expression. */
+  /**
+   * Searches text files for a plain string or a regular expression (run in
+   * linear time, see patterns.ts). The search yields to the event loop every
+   * few milliseconds and stops at the time budget (`maxSearchMs`).
+   */
   async search(pattern: string, options: SearchOptions = {}): Promise<SearchResult> {
     const test = this.lineMatcher(pattern, options);
     const glob: GlobMatcher | undefined = options.glob === undefined ? undefined : compileGlob(options.glob);
     const limit = Math.min(positiveInteger('limit', options.limit, 100), MAX_SEARCH_LIMIT);
     const start = this.confineFolder(options.path ?? '.', 'search');
     const result: SearchResult = { matches: [], truncated: false, filesSearched: 0, filesSkipped: 0 };
+    const began = performance.now();
+    let sliceStart = began;
+    const stop = (by: NonNullable<SearchResult['stoppedBy']>): SearchResult => {
+      result.truncated = true;
+      result.stoppedBy = by;
+      return result;
+    };
+    /** Gives the loop a turn when this slice is used up; false when the whole budget is. */
+    const breathe = async (): Promise<boolean> => {
+      const now = performance.now();
+      if (now - sliceStart < SEARCH_SLICE_MS) return true;
+      if (now - began >= this.maxSearchMs) return false;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+      return true;
+    };
     const queue: string[] = [start.relative];
     while (queue.length > 0) {
       const relative = queue.shift() as string;
@@ -317,10 +351,8 @@ export class Codebase {
           continue;
         }
         if (!dirent.isFile() || (glob && !glob.matches(childPath))) continue;
-        if (result.filesSearched >= MAX_FILES_SEARCHED) {
-          result.truncated = true;
-          return result;
-        }
+        if (result.filesSearched >= MAX_FILES_SEARCHED) return stop('files');
+        if (!(await breathe())) return stop('time');
         const text = await this.readForSearch(childPath);
         if (text === undefined) {
           result.filesSkipped += 1;
@@ -330,11 +362,9 @@ export class Codebase {
         const lines = text.split('\n');
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i] as string;
+          if (!(await breathe())) return stop('time');
           if (!test(line)) continue;
-          if (result.matches.length >= limit) {
-            result.truncated = true;
-            return result;
-          }
+          if (result.matches.length >= limit) return stop('matches');
           const shown = line.replace(/\r$/, '');
           result.matches.push({ path: childPath, line: i + 1, text: shown.length > MATCH_TEXT ? `${shown.slice(0, MATCH_TEXT)}...` : shown });
         }
@@ -649,19 +679,8 @@ export class Codebase {
       const lower = pattern.toLowerCase();
       return (line) => line.toLowerCase().includes(lower);
     }
-    // A quantified group that itself contains a quantifier, like (a+)+, can take
-    // exponential time on a near-miss, and a RegExp cannot be interrupted.
-    if (/\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)[*+{]/.test(pattern)) {
-      throw new ValidationError(
-        `regular expression ${describeValue(pattern)} nests quantifiers (like "(a+)+"), which can take exponential time: simplify it`,
-      );
-    }
-    let regex: RegExp;
-    try {
-      regex = new RegExp(pattern, options.ignoreCase ? 'i' : '');
-    } catch (err) {
-      throw new ValidationError(`invalid regular expression ${describeValue(pattern)}: ${errorMessage(err)}`);
-    }
+    // Linear time whatever the pattern (see patterns.ts); the line cap bounds the cost of one test.
+    const regex = compileLinear(pattern, { ignoreCase: options.ignoreCase ?? false });
     return (line) => regex.test(line.length > MAX_REGEX_LINE ? line.slice(0, MAX_REGEX_LINE) : line);
   }
 

@@ -1,10 +1,16 @@
 import { ValidationError, describeValue } from '@agent-team/core';
+import { compileLinear } from './patterns.js';
 
 /**
  * A compiled file-name pattern: `*` (any characters but `/`), `**` (any
  * folders), `?` (one character), `[abc]` / `[!abc]` and `{a,b}`. A pattern
  * without `/` matches the file name at any depth (`*.ts`); one with `/` matches
  * the whole path relative to the codebase root (`src/**\/*.test.ts`).
+ *
+ * The translated pattern runs on the linear-time engine of {@link compileLinear}:
+ * a glob like `*a*a*a*a*a*a*a*a*b` takes polynomial time in a backtracking
+ * engine (picomatch's RegExp for it ran over 60 s on a 60-character name),
+ * and a model supplies these.
  */
 export interface GlobMatcher {
   readonly pattern: string;
@@ -19,7 +25,7 @@ export function compileGlob(pattern: unknown): GlobMatcher {
     throw new ValidationError(`glob ${describeValue(pattern)} is not usable: keep it under 500 characters, without NUL bytes`);
   }
   const cleaned = pattern.replace(/^\.\//, '');
-  const regex = new RegExp(`^${translate(cleaned, pattern)}$`);
+  const regex = compileLinear(`^${translate(cleaned, pattern)}$`, { what: 'glob', shown: pattern });
   const byName = !cleaned.includes('/');
   return {
     pattern,

@@ -19,3 +19,4 @@ export {
 export { codebaseTools, formatRead, formatList, formatSearch } from './codebase-tools.js';
 export { agentWorkdir, DEFAULT_AGENTS_FOLDER, type AgentWorkdirOptions } from './agent-workdir.js';
 export { compileGlob, type GlobMatcher } from './glob.js';
+export { compileLinear, MAX_PATTERN_LENGTH, type LinearRegex } from './patterns.js';
