@@ -482,7 +482,15 @@ export class Codebase {
         `the codebase root "${this.rootGiven}" now resolves to "${now}" instead of "${this.root}": it was moved or replaced; open the codebase again`,
       );
     }
-    return resolveConfined(this.root, target);
+    const resolved = resolveConfined(this.root, target);
+    // A .git folder at any depth (the root's, a nested repository's or a submodule's) holds hooks and
+    // config that git runs (core.fsmonitor, hooks): never an agent's to read or write, by name or through a link.
+    if (hasGitSegment(target) || hasGitSegment(resolved.relative)) {
+      throw new CodebaseAccessError(
+        `access to ${describeValue(target)} refused: files under .git are not writable or readable by agents, at any depth`,
+      );
+    }
+    return resolved;
   }
 
   private confineFolder(dir: string, action: string): ConfinedPath {
@@ -537,7 +545,7 @@ export class Codebase {
   }
 
   private isSkipped(name: string, relative: string): boolean {
-    return this.skip.has(name) || this.inLockFolder(relative);
+    return this.skip.has(name) || name.toLowerCase() === '.git' || this.inLockFolder(relative);
   }
 
   private async readFolder(relative: string): Promise<fs.Dirent[]> {
@@ -698,6 +706,11 @@ export class Codebase {
     }
     return folder;
   }
+}
+
+/** True when a path has a `.git` segment (any case, either separator), wherever it is. */
+function hasGitSegment(p: string): boolean {
+  return typeof p === 'string' && p.split(/[\\/]+/).some((segment) => segment.toLowerCase() === '.git');
 }
 
 function within(relative: string, folder: string): boolean {
