@@ -19,6 +19,7 @@ export * from './moa/core.js';
 export { mixtureOfAgents, aggregateStep, MixtureError, type MixtureOptions, type MixtureOfAgents, type MixtureCallOptions, type AggregatorConfig } from './moa/direct.js';
 export { synthesizeTask, runSynthesize, runProposal, runMoaAggregate, expansionIds, type SynthesizeInput, type SynthesizeConfig } from './moa/queue-moa.js';
 export * from './codebase/index.js';
+export * from './git/index.js';
 export * from './command/index.js';
 export * from './mcp/index.js';
 export * from './experiment/index.js';

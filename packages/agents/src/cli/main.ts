@@ -226,6 +226,15 @@ export function buildProgram(): Command {
       await watchCommand(cmd.opts());
     });
 
+  common(program.command('diff'))
+    .description("the change a coding task made (its commit against where its branch started), merged or not")
+    .argument('<task>', 'the task id')
+    .option('--stat', 'only the diff stat')
+    .action(async (task: string, _o, cmd: Command) => {
+      const { diffCommand } = await import('./commands/diff.js');
+      await diffCommand(task, cmd.opts());
+    });
+
   common(program.command('recover'))
     .description('take over expired leases, repair interrupted transitions, sweep temp files, report quarantined files')
     .action(async (_o, cmd: Command) => {

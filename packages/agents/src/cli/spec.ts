@@ -65,6 +65,8 @@ const agentSchema = z
     system: z.string().min(1).optional(),
     /** Prompt caching of this agent's calls (on by default; false turns it off). */
     cache: z.boolean().optional(),
+    /** Access to the spec's codebase (a git repository): write (a worktree per task), read, or none. */
+    codebase: z.enum(['write', 'read', 'none']).optional(),
     // Command agents (docs/command-agents.md): an outside program does the work.
     command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     preset: z.enum(PRESET_NAMES).optional(),
@@ -138,6 +140,21 @@ export const specSchema = z
     /** Workspace folder (relative to the spec file) or a redis:// URL; --workspace / --backend override it. */
     workspace: z.string().min(1).optional(),
     team: z.object({ id: id.optional() }).strict().optional(),
+    /** A git repository the team works on (docs/coding-teams.md). */
+    codebase: z
+      .object({
+        repo: z.string().min(1),
+        base: z.string().min(1).optional(),
+        test: z.string().min(1).optional(),
+        mergeInto: z.string().min(1).optional(),
+        isolation: z.enum(['worktree', 'shared']).optional(),
+        commands: z.array(z.union([z.string().min(1), z.object({ shell: z.string().min(1) }).strict()])).optional(),
+        env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).optional(),
+        testTimeout: duration.optional(),
+        allowFailingTests: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     agents: z.array(agentSchema).min(1, 'a team needs at least one agent'),
     goal: z.string().min(1).optional(),
     tasks: z.array(taskSchema).optional(),
@@ -208,7 +225,13 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
     if (agent.role === 'specialist' && !agent.specialty) problems.push(`agents[${i}].specialty: a specialist needs a specialty (e.g. security)`);
     if (agent.role !== 'specialist' && agent.specialty) problems.push(`agents[${i}].specialty: only specialists have a specialty (role is ${agent.role})`);
     problems.push(...commandAgentProblems(agent, i));
+    if ((agent.codebase === 'write' || agent.codebase === 'read') && !spec.codebase) {
+      problems.push(`agents[${i}].codebase: "${agent.codebase}" needs a top-level codebase section (codebase: { repo: ./path/to/repo })`);
+    }
   });
+  if (spec.codebase?.isolation === 'shared') {
+    problems.push('codebase.isolation: "shared" (every agent in one working tree) is not built yet; use "worktree", the default');
+  }
   const roles = new Set(spec.agents.map((a) => a.role));
   if (spec.goal && !roles.has('lead')) problems.push('goal: planning a goal needs an agent with role "lead"');
   if (spec.moa?.length && !roles.has('lead')) problems.push('moa: Mixture-of-Agents tasks need an agent with role "lead" to aggregate');

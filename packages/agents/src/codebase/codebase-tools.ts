@@ -1,6 +1,7 @@
 import { ValidationError, describeValue } from '@agent-team/core';
 import type { ExecutableTool, ToolContext } from '../models/index.js';
 import type { Codebase, ListResult, ReadResult, SearchResult } from './codebase.js';
+import { type CommandRule, type RunCommandOptions, runCommandTool } from './run-command.js';
 
 /**
  * The file tools a model can call on a {@link Codebase}, for `runTools`:
@@ -10,10 +11,20 @@ import type { Codebase, ListResult, ReadResult, SearchResult } from './codebase.
  * by `execute`, which `runTools` hands back to the model as an error result
  * it can act on.
  */
-export function codebaseTools(codebase: Codebase): ExecutableTool[] {
+export function codebaseTools(codebase: Codebase, options: CodebaseToolsOptions = {}): ExecutableTool[] {
   const tools: ExecutableTool[] = [readFileTool(codebase), listFilesTool(codebase), searchCodeTool(codebase)];
-  if (codebase.allowWrite) tools.push(writeFileTool(codebase));
+  if (codebase.allowWrite) tools.push(writeFileTool(codebase), editFileTool(codebase));
+  if (options.commands !== undefined && options.commands.length > 0) {
+    tools.push(runCommandTool({ ...options, cwd: options.cwd ?? codebase.root, commands: options.commands }));
+  }
   return tools;
+}
+
+export interface CodebaseToolsOptions extends Omit<RunCommandOptions, 'cwd' | 'commands'> {
+  /** What `run_command` may start; without any, the tool is not offered. */
+  commands?: readonly CommandRule[];
+  /** Where commands run. @default the codebase root */
+  cwd?: string;
 }
 
 const PATH_RULES = 'Paths are relative to the codebase root and use "/" (e.g. "src/index.ts"); absolute paths, ".." and links leading out of the root are refused.';
@@ -77,8 +88,8 @@ function searchCodeTool(codebase: Codebase): ExecutableTool {
   return {
     name: 'search_code',
     description:
-      'Search the text files of the codebase for a pattern: plain text by default, a regular expression ' +
-      'with regex: true (RE2 syntax, as JavaScript without lookaround or backreferences). Returns one match per line as path:line:text. Narrow it with glob ("*.ts" matches file ' +
+      'Search the text files of the codebase for a pattern: plain text by default, a JavaScript regular expression ' +
+      'with regex: true. Returns one match per line as path:line:text. Narrow it with glob ("*.ts" matches file ' +
       `names at any depth, "src/**/*.test.ts" whole paths) or path (a folder). ${PATH_RULES}`,
     parameters: {
       type: 'object',
@@ -119,7 +130,9 @@ function writeFileTool(codebase: Codebase): ExecutableTool {
     name: 'write_file',
     description:
       'Write a file of the codebase: `content` becomes its whole new content (missing folders are created). ' +
-      `Read the file first and send it complete, not a diff.${locking} Files under .git cannot be written. ${PATH_RULES}`,
+      'Read the file first and send it complete, not a diff; for a change to part of a file use edit_file. ' +
+      `An existing file you have not read, or that changed since you read it, is refused: read it again.${locking} ` +
+      `Paths inside .git cannot be written. ${PATH_RULES}`,
     parameters: {
       type: 'object',
       properties: {
@@ -131,8 +144,39 @@ function writeFileTool(codebase: Codebase): ExecutableTool {
     },
     execute: async (args, context) => {
       abortIfAsked(context);
-      const result = await codebase.write(stringArg(args, 'path'), stringArg(args, 'content'));
+      const result = await codebase.write(stringArg(args, 'path'), stringArg(args, 'content'), { unchangedSinceRead: true });
       return `wrote ${result.bytes} bytes to ${result.path}${result.created ? ' (new file)' : ''}`;
+    },
+  };
+}
+
+function editFileTool(codebase: Codebase): ExecutableTool {
+  return {
+    name: 'edit_file',
+    description:
+      'Change part of a file of the codebase: replaces old_string with new_string. old_string must match the file ' +
+      'exactly (whitespace and indentation included) and occur once, unless replace_all is true; if it is not found or ' +
+      'occurs several times the error says how many times and on which lines. Read the file first: a file you have ' +
+      `not read, or that changed since you read it, is refused. The edit is written whole or not at all. ${PATH_RULES}`,
+    parameters: {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'The file, relative to the codebase root.' },
+        old_string: { type: 'string', minLength: 1, description: 'The exact text to replace.' },
+        new_string: { type: 'string', description: 'The text to put in its place (may be empty to delete).' },
+        replace_all: { type: 'boolean', description: 'Replace every occurrence. Default false.' },
+      },
+      required: ['path', 'old_string', 'new_string'],
+      additionalProperties: false,
+    },
+    execute: async (args, context) => {
+      abortIfAsked(context);
+      const replaceAll = optionalBoolean(args, 'replace_all');
+      const result = await codebase.edit(stringArg(args, 'path'), stringArg(args, 'old_string'), stringArg(args, 'new_string'), {
+        ...(replaceAll === undefined ? {} : { replaceAll }),
+      });
+      const where = result.lines.length === 1 ? `line ${result.lines[0]}` : `lines ${result.lines.join(', ')}`;
+      return `edited ${result.path}: ${result.replacements} replacement${result.replacements === 1 ? '' : 's'} at ${where}\n${result.snippet}`;
     },
   };
 }
@@ -167,15 +211,10 @@ export function formatList(dir: string, result: ListResult): string {
 
 export function formatSearch(pattern: string, result: SearchResult): string {
   if (result.matches.length === 0) {
-    const cut = result.stoppedBy === 'time' ? ' (search stopped at its time budget: narrow it with glob or path)' : result.truncated ? ' (search cut short)' : '';
-    return `no matches for ${JSON.stringify(pattern)} in ${result.filesSearched} files${cut}`;
+    return `no matches for ${JSON.stringify(pattern)} in ${result.filesSearched} files${result.truncated ? ' (search cut short)' : ''}`;
   }
   const lines = result.matches.map((m) => `${m.path}:${m.line}:${m.text}`);
-  if (result.stoppedBy === 'time') {
-    lines.push(`[search stopped at its time budget after ${result.filesSearched} files: narrow it with glob or path, or simplify the pattern]`);
-  } else if (result.truncated) {
-    lines.push(`[results cut at ${result.matches.length} matches: narrow the search with glob or path]`);
-  }
+  if (result.truncated) lines.push(`[results cut at ${result.matches.length} matches: narrow the search with glob or path]`);
   return lines.join('\n');
 }
 

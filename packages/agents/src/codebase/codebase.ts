@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import {
-  AgentTeamError,
   type ConfinedPath,
   DEFAULT_LOCK_FOLDER,
   O_NOFOLLOW,
@@ -20,16 +18,13 @@ import {
   resolveConfined,
   uniqueSuffix,
 } from '@agent-team/core';
-import { type GlobMatcher, compileGlob } from './glob.js';
-import { compileLinear } from './patterns.js';
+import { CodebaseAccessError, StaleFileError, positiveInteger } from './errors.js';
+import { type SearchOptions, type SearchResult, searchFiles } from './search.js';
+import { readLines } from './text-reader.js';
 
-/**
- * A refused file operation that is not a confinement problem: writing without
- * `allowWrite`, writing into `.git` or the lock folder, reading a folder or a
- * binary file, a lost lock. The message says what to do instead; nothing was
- * written.
- */
-export class CodebaseAccessError extends AgentTeamError {}
+export { CodebaseAccessError, StaleFileError } from './errors.js';
+export type { SearchMatch, SearchOptions, SearchResult } from './search.js';
+
 
 export interface CodebaseOptions {
   /**
@@ -76,13 +71,6 @@ export interface CodebaseOptions {
    * @default 1_048_576 (1 MiB)
    */
   maxSearchFileBytes?: number;
-  /**
-   * The longest one search runs, in milliseconds: past it the search stops and
-   * says so. A search also yields to the event loop every few milliseconds, so
-   * heartbeats and other agents' work go on while it runs.
-   * @default 30_000
-   */
-  maxSearchMs?: number;
 }
 
 export interface ReadOptions {
@@ -134,44 +122,38 @@ export interface ListResult {
   truncated: boolean;
 }
 
-export interface SearchOptions {
-  /** Treat the pattern as a JavaScript regular expression. @default false (plain text) */
-  regex?: boolean;
-  /** Ignore case. @default false */
-  ignoreCase?: boolean;
-  /** Only files matching this glob: `*.ts` (any depth) or `src/**\/*.ts` (from the root). */
-  glob?: string;
-  /** The folder to search in, relative to the root. @default the root */
-  path?: string;
-  /** The most matches to return. @default 100 */
-  limit?: number;
-}
-
-export interface SearchMatch {
-  path: string;
-  /** Line number, from 1. */
-  line: number;
-  /** The line, cut to 300 characters. */
-  text: string;
-}
-
-export interface SearchResult {
-  matches: SearchMatch[];
-  /** The match limit, the file budget or the time budget cut the search short. */
-  truncated: boolean;
-  /** What cut it short, when {@link truncated}. */
-  stoppedBy?: 'matches' | 'files' | 'time';
-  filesSearched: number;
-  /** Files skipped as binary or too large. */
-  filesSkipped: number;
-}
-
 export interface WriteResult {
   /** The file written, relative to the root (links resolved). */
   path: string;
   bytes: number;
   /** The file did not exist before. */
   created: boolean;
+}
+
+export interface WriteOptions {
+  /**
+   * Refuse the write (with {@link StaleFileError}) when the file exists and is
+   * not as this codebase last read it (or was never read through it), checked
+   * when the write starts and again right before its rename. The file tools
+   * always set it, so a model never overwrites what it has not seen.
+   * @default false
+   */
+  unchangedSinceRead?: boolean;
+}
+
+export interface EditOptions {
+  /** Replace every occurrence; without it the text must occur exactly once. @default false */
+  replaceAll?: boolean;
+}
+
+export interface EditResult {
+  path: string;
+  replacements: number;
+  /** The line numbers (in the new content) where the replacements start. */
+  lines: number[];
+  /** A few lines around the first replacement, as they are now. */
+  snippet: string;
+  bytes: number;
 }
 
 export interface LockFileOptions {
@@ -181,15 +163,6 @@ export interface LockFileOptions {
 }
 
 const MAX_LIST_LIMIT = 10_000;
-const MAX_SEARCH_LIMIT = 1000;
-/** Search stops after this many files, so one call on a huge tree stays bounded. */
-const MAX_FILES_SEARCHED = 20_000;
-/** Regular expressions are tested on at most this much of a line, bounding the cost of a bad pattern. */
-const MAX_REGEX_LINE = 2000;
-const MATCH_TEXT = 300;
-/** A search gives the event loop a turn after this much work. */
-const SEARCH_SLICE_MS = 10;
-const CHUNK = 64 * 1024;
 
 /**
  * A folder of source code that an agent may read, list, search and (when
@@ -220,10 +193,11 @@ export class Codebase {
   private readonly rootGiven: string;
   private readonly skip: ReadonlySet<string>;
   private readonly maxSearchFileBytes: number;
-  private readonly maxSearchMs: number;
   /** Lock folders inside the root (relative): never listed, searched, read or written. */
   private readonly lockFolders: string[];
   private readonly held = new Map<string, ResourceLock>();
+  /** The file as this codebase last read or wrote it (inode, size, times), by relative path. */
+  private readonly seen = new Map<string, string>();
 
   constructor(root: string, options: CodebaseOptions = {}) {
     this.rootGiven = root;
@@ -234,7 +208,6 @@ export class Codebase {
     this.maxReadBytes = positiveInteger('maxReadBytes', options.maxReadBytes, 256 * 1024);
     this.maxWriteBytes = positiveInteger('maxWriteBytes', options.maxWriteBytes, 1024 * 1024);
     this.maxSearchFileBytes = positiveInteger('maxSearchFileBytes', options.maxSearchFileBytes, 1024 * 1024);
-    this.maxSearchMs = positiveInteger('maxSearchMs', options.maxSearchMs, 30_000);
     this.lockWaitMs = options.lockWaitMs ?? 5000;
     if (!Number.isFinite(this.lockWaitMs) || this.lockWaitMs < 0) {
       throw new ValidationError(`lockWaitMs must be a number >= 0, got ${describeValue(options.lockWaitMs)}`);
@@ -273,13 +246,15 @@ export class Codebase {
     const limit = positiveInteger('limit', options.limit, 2000);
     const resolved = this.confine(target);
     this.refuseLockFolder(resolved, target, 'read');
+    refuseGit(resolved, target, 'read');
     if (!resolved.exists) {
       throw new CodebaseAccessError(`file ${describeValue(target)} does not exist in the codebase: list the folder to see what is there`);
     }
     const handle = await this.openForRead(resolved, target);
     try {
-      const size = (await handle.stat()).size;
-      return { path: resolved.relative, size, ...(await this.readLines(handle, target, offset, limit)) };
+      const stat = await handle.stat({ bigint: true });
+      this.seen.set(resolved.relative, statMark(stat));
+      return { path: resolved.relative, size: Number(stat.size), ...(await readLines(handle, target, offset, limit, this.maxReadBytes)) };
     } finally {
       await handle.close();
     }
@@ -313,64 +288,18 @@ export class Codebase {
     return { entries, truncated: false };
   }
 
-  /**
-   * Searches text files for a plain string or a regular expression (run in
-   * linear time, see patterns.ts). The search yields to the event loop every
-   * few milliseconds and stops at the time budget (`maxSearchMs`).
-   */
+  /** Searches text files for a plain string or a regular expression (see search.ts). */
   async search(pattern: string, options: SearchOptions = {}): Promise<SearchResult> {
-    const test = this.lineMatcher(pattern, options);
-    const glob: GlobMatcher | undefined = options.glob === undefined ? undefined : compileGlob(options.glob);
-    const limit = Math.min(positiveInteger('limit', options.limit, 100), MAX_SEARCH_LIMIT);
-    const start = this.confineFolder(options.path ?? '.', 'search');
-    const result: SearchResult = { matches: [], truncated: false, filesSearched: 0, filesSkipped: 0 };
-    const began = performance.now();
-    let sliceStart = began;
-    const stop = (by: NonNullable<SearchResult['stoppedBy']>): SearchResult => {
-      result.truncated = true;
-      result.stoppedBy = by;
-      return result;
-    };
-    /** Gives the loop a turn when this slice is used up; false when the whole budget is. */
-    const breathe = async (): Promise<boolean> => {
-      const now = performance.now();
-      if (now - sliceStart < SEARCH_SLICE_MS) return true;
-      if (now - began >= this.maxSearchMs) return false;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-      return true;
-    };
-    const queue: string[] = [start.relative];
-    while (queue.length > 0) {
-      const relative = queue.shift() as string;
-      for (const dirent of await this.readFolder(relative)) {
-        const childPath = relative === '' ? dirent.name : `${relative}/${dirent.name}`;
-        if (this.isSkipped(dirent.name, childPath) || dirent.isSymbolicLink()) continue;
-        if (dirent.isDirectory()) {
-          queue.push(childPath);
-          continue;
-        }
-        if (!dirent.isFile() || (glob && !glob.matches(childPath))) continue;
-        if (result.filesSearched >= MAX_FILES_SEARCHED) return stop('files');
-        if (!(await breathe())) return stop('time');
-        const text = await this.readForSearch(childPath);
-        if (text === undefined) {
-          result.filesSkipped += 1;
-          continue;
-        }
-        result.filesSearched += 1;
-        const lines = text.split('\n');
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i] as string;
-          if (!(await breathe())) return stop('time');
-          if (!test(line)) continue;
-          if (result.matches.length >= limit) return stop('matches');
-          const shown = line.replace(/\r$/, '');
-          result.matches.push({ path: childPath, line: i + 1, text: shown.length > MATCH_TEXT ? `${shown.slice(0, MATCH_TEXT)}...` : shown });
-        }
-      }
-    }
-    return result;
+    return searchFiles(
+      {
+        confineFolder: (dir, action) => this.confineFolder(dir, action),
+        readFolder: (relative) => this.readFolder(relative),
+        isSkipped: (name, relative) => this.isSkipped(name, relative),
+        readText: (relative) => this.readForSearch(relative),
+      },
+      pattern,
+      options,
+    );
   }
 
   /**
@@ -383,7 +312,7 @@ export class Codebase {
    * @throws CodebaseAccessError when writing is not allowed here, or the lock was lost.
    * @throws ResourceLockedError when another agent holds the file's lock.
    */
-  async write(target: string, content: string): Promise<WriteResult> {
+  async write(target: string, content: string, options: WriteOptions = {}): Promise<WriteResult> {
     if (!this.allowWrite) {
       throw new CodebaseAccessError(
         `write to ${describeValue(target)} refused: this codebase is read-only for agent "${this.owner}" (allowWrite is off)`,
@@ -402,6 +331,19 @@ export class Codebase {
     if (before?.isDirectory()) {
       throw new CodebaseAccessError(`write to ${describeValue(target)} refused: it is a folder`);
     }
+    const expected = options.unchangedSinceRead ? this.seen.get(resolved.relative) : undefined;
+    const checkFresh = (mark: string | undefined) => {
+      if (!options.unchangedSinceRead || mark === undefined) return;
+      if (expected === undefined) {
+        throw new StaleFileError(`write to ${describeValue(target)} refused: it exists and you have not read it; read it first, then write or edit it`);
+      }
+      if (mark !== expected) {
+        throw new StaleFileError(
+          `write to ${describeValue(target)} refused: it changed since you last read it (another agent, a command or a merge); read it again, then write or edit it`,
+        );
+      }
+    };
+    checkFresh(before ? fileMark(resolved.absolute) : undefined);
 
     let lock = this.heldLock(resolved.relative);
     let temporary = false;
@@ -411,30 +353,132 @@ export class Codebase {
     }
     try {
       this.assertLock(lock, target);
-      const folder = this.prepareFolder(resolved, target);
-      const temp = path.join(folder, `.${path.basename(resolved.absolute)}.${uniqueSuffix()}.agent-team.tmp`);
-      const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o666);
+      // On Linux the folder is pinned by a descriptor and every step below goes
+      // through it (/proc/self/fd/N/name), so a folder swapped for a link while
+      // the write runs cannot send a folder, temp file or rename outside.
+      const pinned = this.openFolder(resolved, target);
+      const folder = pinned === undefined ? this.prepareFolder(resolved, target) : `/proc/self/fd/${pinned}`;
+      const name = path.basename(resolved.absolute);
+      const temp = path.join(folder, `.${name}.${uniqueSuffix()}.agent-team.tmp`);
       try {
+        const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o666);
         try {
-          assertOpenedInside(fd, this.root, temp, target);
-          fs.writeFileSync(fd, content);
-          if (before) fs.fchmodSync(fd, before.mode & 0o7777);
+          try {
+            try {
+              assertOpenedInside(fd, this.root, temp, target);
+            } catch (err) {
+              // The temp file was made outside (its folder swapped for a link after the check): remove it where it is.
+              removeOpened(fd);
+              throw err;
+            }
+            fs.writeFileSync(fd, content);
+            if (before) fs.fchmodSync(fd, before.mode & 0o7777);
+          } finally {
+            fs.closeSync(fd);
+          }
+          // The commit point: the lock must still be ours, the file as it was read, and the folder still inside the root.
+          this.assertLock(lock, target);
+          checkFresh(fileMark(path.join(folder, name)));
+          const where = safeRealpath(folder);
+          if (pinned === undefined ? where !== folder : !isInside(this.root, where)) {
+            throw new CodebaseAccessError(`write to ${describeValue(target)} refused: its folder was moved or replaced while writing`);
+          }
+          fs.renameSync(temp, path.join(folder, name));
+          const written = fileMark(path.join(folder, name));
+          if (written !== undefined) this.seen.set(resolved.relative, written);
         } finally {
-          fs.closeSync(fd);
+          fs.rmSync(temp, { force: true });
         }
-        // The commit point: the lock must still be ours, and the folder still the one checked.
-        this.assertLock(lock, target);
-        if (safeRealpath(folder) !== folder) {
-          throw new CodebaseAccessError(`write to ${describeValue(target)} refused: its folder was moved or replaced while writing`);
-        }
-        fs.renameSync(temp, resolved.absolute);
       } finally {
-        fs.rmSync(temp, { force: true });
+        if (pinned !== undefined) fs.closeSync(pinned);
       }
       return { path: resolved.relative, bytes, created: before === undefined };
     } finally {
       if (temporary) await lock?.release();
     }
+  }
+
+  /**
+   * Replaces `oldString` with `newString` in a text file: exactly one
+   * occurrence, or every one with `replaceAll`. The file must be as this
+   * codebase last read it (see {@link WriteOptions.unchangedSinceRead}); the
+   * new content is written whole by {@link write}, or not at all.
+   *
+   * @throws CodebaseAccessError when the text is not found or is ambiguous (the message says how many and where).
+   * @throws StaleFileError when the file changed since it was read.
+   */
+  async edit(target: string, oldString: string, newString: string, options: EditOptions = {}): Promise<EditResult> {
+    if (typeof oldString !== 'string' || oldString === '') {
+      throw new ValidationError(`old_string for ${describeValue(target)} must be a non-empty string, got ${describeValue(oldString)}`);
+    }
+    if (typeof newString !== 'string') {
+      throw new ValidationError(`new_string for ${describeValue(target)} must be a string, got ${describeValue(newString)}`);
+    }
+    if (oldString === newString) {
+      throw new ValidationError(`old_string and new_string for ${describeValue(target)} are the same: nothing to change`);
+    }
+    const resolved = this.confine(target);
+    this.refuseProtected(resolved, target);
+    if (!resolved.exists) {
+      throw new CodebaseAccessError(`cannot edit ${describeValue(target)}: it does not exist; create it with write_file`);
+    }
+    const expected = this.seen.get(resolved.relative);
+    const handle = await this.openForRead(resolved, target);
+    let text: string;
+    try {
+      const stat = await handle.stat({ bigint: true });
+      if (expected === undefined) {
+        throw new StaleFileError(`cannot edit ${describeValue(target)}: you have not read it; read it first, then edit it`);
+      }
+      if (statMark(stat) !== expected) {
+        throw new StaleFileError(
+          `cannot edit ${describeValue(target)}: it changed since you last read it (another agent, a command or a merge); read it again, then edit it`,
+        );
+      }
+      if (Number(stat.size) > this.maxWriteBytes) {
+        throw new CodebaseAccessError(`cannot edit ${describeValue(target)}: it is ${stat.size} bytes, over the write limit of ${this.maxWriteBytes}`);
+      }
+      const data = await handle.readFile();
+      if (data.subarray(0, 8000).includes(0)) throw new CodebaseAccessError(`cannot edit ${describeValue(target)}: it is a binary file`);
+      text = data.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+    const at: number[] = [];
+    for (let i = text.indexOf(oldString); i !== -1; i = text.indexOf(oldString, i + oldString.length)) at.push(i);
+    const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
+    if (at.length === 0) {
+      throw new CodebaseAccessError(
+        `old_string was not found in ${describeValue(target)} (${text.split('\n').length} lines): it must match the file exactly, ` +
+          'whitespace and indentation included; read the lines again and copy them',
+      );
+    }
+    if (at.length > 1 && !options.replaceAll) {
+      const where = at.slice(0, 10).map(lineOf).join(', ');
+      throw new CodebaseAccessError(
+        `old_string occurs ${at.length} times in ${describeValue(target)} (at lines ${where}${at.length > 10 ? ', ...' : ''}): ` +
+          'include more of the surrounding lines so it occurs once, or set replace_all to change every one',
+      );
+    }
+    let next = '';
+    let last = 0;
+    const lines: number[] = [];
+    for (const offset of at) {
+      next += text.slice(last, offset);
+      lines.push(next.split('\n').length);
+      next += newString;
+      last = offset + oldString.length;
+    }
+    next += text.slice(last);
+    const written = await this.write(target, next, { unchangedSinceRead: true });
+    const all = next.split('\n');
+    const first = (lines[0] ?? 1) - 1;
+    const end = first + newString.split('\n').length;
+    const snippet = all
+      .slice(Math.max(0, first - 2), Math.min(all.length, end + 2))
+      .map((line, i) => `${Math.max(0, first - 2) + i + 1}: ${line}`)
+      .join('\n');
+    return { path: written.path, replacements: at.length, lines, snippet, bytes: written.bytes };
   }
 
   /**
@@ -482,20 +526,13 @@ export class Codebase {
         `the codebase root "${this.rootGiven}" now resolves to "${now}" instead of "${this.root}": it was moved or replaced; open the codebase again`,
       );
     }
-    const resolved = resolveConfined(this.root, target);
-    // A .git folder at any depth (the root's, a nested repository's or a submodule's) holds hooks and
-    // config that git runs (core.fsmonitor, hooks): never an agent's to read or write, by name or through a link.
-    if (hasGitSegment(target) || hasGitSegment(resolved.relative)) {
-      throw new CodebaseAccessError(
-        `access to ${describeValue(target)} refused: files under .git are not writable or readable by agents, at any depth`,
-      );
-    }
-    return resolved;
+    return resolveConfined(this.root, target);
   }
 
   private confineFolder(dir: string, action: string): ConfinedPath {
     const resolved = this.confine(dir);
     this.refuseLockFolder(resolved, dir, action);
+    refuseGit(resolved, dir, action);
     if (!resolved.exists) {
       throw new CodebaseAccessError(`cannot ${action} ${describeValue(dir)}: it does not exist in the codebase`);
     }
@@ -538,14 +575,11 @@ export class Codebase {
       throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: it is the codebase root; name a file`);
     }
     this.refuseLockFolder(resolved, shown, 'write');
-    // A file under .git can run code (hooks) or rewrite history: never an agent's to write.
-    if (within(resolved.relative.toLowerCase(), '.git')) {
-      throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: files under .git are not writable by agents`);
-    }
+    refuseGit(resolved, shown, 'write');
   }
 
   private isSkipped(name: string, relative: string): boolean {
-    return this.skip.has(name) || name.toLowerCase() === '.git' || this.inLockFolder(relative);
+    return this.skip.has(name) || this.inLockFolder(relative);
   }
 
   private async readFolder(relative: string): Promise<fs.Dirent[]> {
@@ -581,80 +615,6 @@ export class Codebase {
     }
   }
 
-  private async readLines(
-    handle: FileHandle,
-    shown: string,
-    offset: number,
-    limit: number,
-  ): Promise<Omit<ReadResult, 'path' | 'size'>> {
-    const decoder = new StringDecoder('utf8');
-    const buffer = Buffer.alloc(CHUNK);
-    const lines: string[] = [];
-    let bytes = 0;
-    let lineNo = 1;
-    let pending = '';
-    let position = 0;
-    let nextOffset: number | undefined;
-    let cutLine: number | undefined;
-
-    /** Takes one complete line; true when the window is full. */
-    const take = (line: string): boolean => {
-      if (lineNo < offset) {
-        lineNo += 1;
-        return false;
-      }
-      const size = Buffer.byteLength(line) + 1;
-      if (lines.length >= limit || (lines.length > 0 && bytes + size > this.maxReadBytes)) {
-        nextOffset = lineNo;
-        return true;
-      }
-      lines.push(line);
-      bytes += size;
-      lineNo += 1;
-      return false;
-    };
-    const result = (totalLines: number | undefined) => ({
-      content: lines.join('\n'),
-      startLine: offset,
-      endLine: offset + lines.length - 1,
-      totalLines,
-      truncated: nextOffset !== undefined,
-      nextOffset,
-      cutLine,
-    });
-
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
-      if (bytesRead === 0) break;
-      if (position === 0 && buffer.subarray(0, Math.min(bytesRead, 8000)).includes(0)) {
-        throw new CodebaseAccessError(`cannot read ${describeValue(shown)}: it looks binary (it contains NUL bytes); only text files can be read`);
-      }
-      position += bytesRead;
-      const text = pending + decoder.write(buffer.subarray(0, bytesRead));
-      let start = 0;
-      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-        const line = text.slice(start, newline);
-        start = newline + 1;
-        if (take(line)) return result(undefined);
-      }
-      // A line before the window needs no text; one inside it is capped so one huge line cannot eat memory.
-      pending = lineNo < offset ? '' : text.slice(start);
-      if (pending.length > this.maxReadBytes) {
-        if (lines.length > 0) {
-          nextOffset = lineNo; // the long line starts the next window
-        } else {
-          lines.push(Buffer.from(pending).subarray(0, this.maxReadBytes).toString());
-          cutLine = lineNo;
-          nextOffset = lineNo + 1; // the rest of this one line is skipped
-        }
-        return result(undefined);
-      }
-    }
-    const rest = pending + decoder.end();
-    if (rest !== '' && take(rest)) return result(undefined);
-    return result(lineNo - 1);
-  }
-
   /** A file's text for search, or undefined when it is binary, too large or unreadable. */
   private async readForSearch(relative: string): Promise<string | undefined> {
     const absolute = path.join(this.root, relative);
@@ -678,39 +638,97 @@ export class Codebase {
     }
   }
 
-  private lineMatcher(pattern: unknown, options: SearchOptions): (line: string) => boolean {
-    if (typeof pattern !== 'string' || pattern === '') {
-      throw new ValidationError(`search pattern must be a non-empty string, got ${describeValue(pattern)}`);
+
+  /**
+   * Linux: a descriptor on the target's folder, walked from the root one part
+   * at a time, each opened through its parent's descriptor without following
+   * a link and created there when missing. Undefined where /proc/self/fd is
+   * not available (the path-based {@link prepareFolder} is used instead).
+   */
+  private openFolder(resolved: ConfinedPath, shown: string): number | undefined {
+    if (!PROC_FD) return undefined;
+    const folderRelative = path.posix.dirname(resolved.relative);
+    const flags = fs.constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+    let fd = fs.openSync(this.root, fs.constants.O_RDONLY | O_DIRECTORY);
+    try {
+      for (const part of folderRelative === '.' ? [] : folderRelative.split('/')) {
+        const at = `/proc/self/fd/${fd}/${part}`;
+        let child: number;
+        try {
+          child = fs.openSync(at, flags);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP' || code === 'ENOTDIR') {
+            throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: "${part}" on its way is not a folder (a link or a file)`);
+          }
+          if (code !== 'ENOENT') throw err;
+          try {
+            fs.mkdirSync(at);
+          } catch (mkdirError) {
+            if ((mkdirError as NodeJS.ErrnoException).code !== 'EEXIST') throw mkdirError;
+          }
+          child = fs.openSync(at, flags);
+        }
+        fs.closeSync(fd);
+        fd = child;
+      }
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
     }
-    if (!options.regex) {
-      if (!options.ignoreCase) return (line) => line.includes(pattern);
-      const lower = pattern.toLowerCase();
-      return (line) => line.toLowerCase().includes(lower);
-    }
-    // Linear time whatever the pattern (see patterns.ts); the line cap bounds the cost of one test.
-    const regex = compileLinear(pattern, { ignoreCase: options.ignoreCase ?? false });
-    return (line) => regex.test(line.length > MAX_REGEX_LINE ? line.slice(0, MAX_REGEX_LINE) : line);
   }
 
   /**
-   * The target's folder, created if missing, and checked to be inside the root
-   * after creation (a link planted at a new folder's name is caught here).
+   * The target's folder, its missing parts created one at a time. Each part is
+   * checked before going on (a real folder, not a link, whose real path is
+   * where it should be), so a folder swapped for a link outside the root
+   * while the write runs stops the walk there; a folder that was nonetheless
+   * made outside (the swap fell between the check and the mkdir) is removed
+   * again before the write is refused.
    */
   private prepareFolder(resolved: ConfinedPath, shown: string): string {
     const folder = path.dirname(resolved.absolute);
     const folderRelative = path.posix.dirname(resolved.relative);
-    if (!fs.existsSync(folder)) fs.mkdirSync(folder, { recursive: true });
-    const again = resolveConfined(this.root, folderRelative === '.' ? '.' : folderRelative);
-    if (!again.exists || again.absolute !== folder || !fs.statSync(folder).isDirectory()) {
-      throw new CodebaseAccessError(`write to ${describeValue(shown)} refused: its folder changed while it was being created`);
+    const changed = () => new CodebaseAccessError(`write to ${describeValue(shown)} refused: its folder changed while it was being created`);
+    let current = this.root;
+    for (const part of folderRelative === '.' ? [] : folderRelative.split('/')) {
+      const next = path.join(current, part);
+      let created = false;
+      if (!fs.lstatSync(next, { throwIfNoEntry: false })) {
+        try {
+          fs.mkdirSync(next);
+          created = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
+      const real = safeRealpath(next);
+      if (real !== next || !fs.lstatSync(next, { throwIfNoEntry: false })?.isDirectory()) {
+        if (created && real !== next && !isInside(this.root, real)) removeEmptyFolder(real);
+        throw changed();
+      }
+      current = next;
     }
+    if (current !== folder) throw changed();
     return folder;
   }
 }
 
-/** True when a path has a `.git` segment (any case, either separator), wherever it is. */
-function hasGitSegment(p: string): boolean {
-  return typeof p === 'string' && p.split(/[\\/]+/).some((segment) => segment.toLowerCase() === '.git');
+/**
+ * Refuses a path with a `.git` component at any depth (the root's, a nested
+ * repository's or submodule's, a worktree's `.git` file): its hooks and
+ * config (`core.fsmonitor`, `core.hooksPath`) run code on the next git
+ * command, and its config may hold credentials. Checked on the resolved path,
+ * so a link to a `.git` folder is caught too; case-insensitively, for
+ * case-insensitive file systems.
+ */
+function refuseGit(resolved: ConfinedPath, shown: string, action: string): void {
+  if (resolved.relative.toLowerCase().split('/').includes('.git')) {
+    throw new CodebaseAccessError(
+      `cannot ${action} ${describeValue(shown)}: paths inside a .git folder (at any depth) are not for agents; use the codebase's files`,
+    );
+  }
 }
 
 function within(relative: string, folder: string): boolean {
@@ -721,18 +739,41 @@ function toPosix(p: string): string {
   return path.sep === '/' ? p : p.split(path.sep).join('/');
 }
 
+/** Removes the file open on `fd` by its real path (Linux's /proc/self/fd), wherever it ended up. */
+/** What tells one version of a file from another: inode (a rename replaces it), size, and change and modify times in ns. */
+function statMark(stat: fs.BigIntStats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+}
+
+function fileMark(absolute: string): string | undefined {
+  const stat = fs.statSync(absolute, { bigint: true, throwIfNoEntry: false });
+  return stat ? statMark(stat) : undefined;
+}
+
+const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
+
+function removeOpened(fd: number): void {
+  try {
+    fs.unlinkSync(fs.readlinkSync(`/proc/self/fd/${fd}`));
+  } catch {
+    // no /proc, or already gone
+  }
+}
+
+/** Removes a folder this process just made by mistake (through a swapped link), if it is still empty. */
+function removeEmptyFolder(p: string): void {
+  try {
+    fs.rmdirSync(p);
+  } catch {
+    // not empty (someone else's now) or gone: leave it
+  }
+}
+
 function safeRealpath(p: string): string {
   try {
     return fs.realpathSync.native(p);
   } catch {
     return p;
   }
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(`${name} must be a whole number >= 1, got ${describeValue(value)}`);
-  }
-  return value;
 }

@@ -1,16 +1,11 @@
 import { ValidationError, describeValue } from '@agent-team/core';
-import { compileLinear } from './patterns.js';
+import { linearPattern } from './patterns.js';
 
 /**
- * A compiled file-name pattern: `*` (any characters but `/`), `**` (any
+ * A compiled file-name pattern, matched in linear time (see patterns.ts): `*` (any characters but `/`), `**` (any
  * folders), `?` (one character), `[abc]` / `[!abc]` and `{a,b}`. A pattern
  * without `/` matches the file name at any depth (`*.ts`); one with `/` matches
  * the whole path relative to the codebase root (`src/**\/*.test.ts`).
- *
- * The translated pattern runs on the linear-time engine of {@link compileLinear}:
- * a glob like `*a*a*a*a*a*a*a*a*b` takes polynomial time in a backtracking
- * engine (picomatch's RegExp for it ran over 60 s on a 60-character name),
- * and a model supplies these.
  */
 export interface GlobMatcher {
   readonly pattern: string;
@@ -25,7 +20,9 @@ export function compileGlob(pattern: unknown): GlobMatcher {
     throw new ValidationError(`glob ${describeValue(pattern)} is not usable: keep it under 500 characters, without NUL bytes`);
   }
   const cleaned = pattern.replace(/^\.\//, '');
-  const regex = compileLinear(`^${translate(cleaned, pattern)}$`, { what: 'glob', shown: pattern });
+  // Run on the linear-time engine: a glob like "*a*a*a*a*a*b" compiles to a
+  // regular expression that backtracks polynomially on a long near-miss name.
+  const regex = linearPattern(`^${translate(cleaned, pattern)}$`, { what: `glob ${describeValue(pattern)}, compiled to the expression` });
   const byName = !cleaned.includes('/');
   return {
     pattern,

@@ -4,6 +4,10 @@
 export {
   Codebase,
   CodebaseAccessError,
+  StaleFileError,
+  type WriteOptions,
+  type EditOptions,
+  type EditResult,
   type CodebaseOptions,
   type ReadOptions,
   type ReadResult,
@@ -16,7 +20,7 @@ export {
   type WriteResult,
   type LockFileOptions,
 } from './codebase.js';
-export { codebaseTools, formatRead, formatList, formatSearch } from './codebase-tools.js';
+export { codebaseTools, formatRead, formatList, formatSearch, type CodebaseToolsOptions } from './codebase-tools.js';
+export { runCommandTool, defaultCommandRules, type CommandRule, type RunCommandOptions } from './run-command.js';
 export { agentWorkdir, DEFAULT_AGENTS_FOLDER, type AgentWorkdirOptions } from './agent-workdir.js';
 export { compileGlob, type GlobMatcher } from './glob.js';
-export { compileLinear, MAX_PATTERN_LENGTH, type LinearRegex } from './patterns.js';

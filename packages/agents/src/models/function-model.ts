@@ -4,10 +4,21 @@ import { ModelError } from './errors.js';
 import { priceUsage, type ModelPrice } from './pricing.js';
 import { estimateRequestTokens, estimateTokens, flattenPrompt } from './prompt-format.js';
 import { redactSecrets } from './secrets.js';
-import type { GenerateRequest, GenerateResponse, LanguageModel, StreamEvent, Usage } from './types.js';
+import type { GenerateRequest, GenerateResponse, LanguageModel, StreamEvent, ToolCall, Usage } from './types.js';
 
-/** What a wrapped function may return: the text, or the text with the usage it knows. */
-export type FunctionModelResult = string | { text: string; usage?: Usage };
+/** A tool call a wrapped function asks for (a scripted model driving {@link runTools}); `id` defaults to `call_<n>`. */
+export interface FunctionToolCall {
+  id?: string;
+  name: string;
+  arguments?: Record<string, unknown>;
+}
+
+/**
+ * What a wrapped function may return: the text, or the text with the usage it
+ * knows and the tool calls it makes (then the tool loop runs them and calls
+ * the function again with their results in `request.messages`).
+ */
+export type FunctionModelResult = string | { text: string; usage?: Usage; toolCalls?: FunctionToolCall[] };
 
 /** The seed design's `llm_fn`: a prompt in, text out. It also gets the full request. */
 export type PromptFunction = (prompt: string, request: GenerateRequest) => FunctionModelResult | Promise<FunctionModelResult>;
@@ -56,17 +67,18 @@ export function fromFunction(fn: PromptFunction, options: FunctionModelOptions =
     if (typeof text !== 'string') {
       throw new ModelError(`${id} returned ${typeof text} instead of a string`, { provider: 'function', modelId: id });
     }
+    const toolCalls = typeof result === 'object' ? functionToolCalls(id, result.toolCalls) : [];
     const usage =
       typeof result === 'object' && result.usage
         ? result.usage
         : { inputTokens: estimateRequestTokens(request), outputTokens: estimateTokens(text) };
     return {
       text,
-      toolCalls: [],
+      toolCalls,
       usage,
       model: id,
       provider: 'function',
-      finishReason: 'stop',
+      finishReason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
       costUsd: options.price ? priceUsage(options.price, usage) : null,
     };
   };
@@ -82,6 +94,26 @@ export function fromFunction(fn: PromptFunction, options: FunctionModelOptions =
         yield { type: 'done', response };
       }),
   };
+}
+
+let nextCallId = 0;
+
+function functionToolCalls(id: string, calls: unknown): ToolCall[] {
+  if (calls === undefined) return [];
+  if (!Array.isArray(calls)) {
+    throw new ModelError(`${id} returned toolCalls as ${typeof calls}; return an array of { name, arguments }`, { provider: 'function', modelId: id });
+  }
+  return calls.map((call: unknown, i): ToolCall => {
+    const c = (typeof call === 'object' && call !== null ? call : {}) as Partial<FunctionToolCall>;
+    if (typeof c.name !== 'string' || c.name === '') {
+      throw new ModelError(`${id} returned tool call ${i} without a name; give each call a name and arguments`, { provider: 'function', modelId: id });
+    }
+    const args = c.arguments ?? {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      throw new ModelError(`${id} returned tool call "${c.name}" with arguments that are not an object`, { provider: 'function', modelId: id });
+    }
+    return { id: typeof c.id === 'string' && c.id !== '' ? c.id : `call_${++nextCallId}`, name: c.name, arguments: args };
+  });
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts (the function itself cannot be stopped). */

@@ -40,7 +40,7 @@ export { openai, OpenAIModel, type OpenAIModelOptions } from './openai-model.js'
 export type { HttpModelOptions } from './http-model-options.js';
 export { DEFAULT_TIMEOUT_MS, DEFAULT_MAX_CONCURRENCY } from './http-model-options.js';
 export { offlineModel, OfflineModel, type OfflineModelOptions, type PlanFault } from './offline-model.js';
-export { fromFunction, type FunctionModelOptions, type FunctionModelResult, type PromptFunction } from './function-model.js';
+export { fromFunction, type FunctionModelOptions, type FunctionModelResult, type FunctionToolCall, type PromptFunction } from './function-model.js';
 export { createModel, parseModelSpec, type CreateModelOptions, type ModelSpec } from './create-model.js';
 
 export { generateObject, type GenerateObjectRequest, type GenerateObjectResult } from './generate-object.js';

@@ -19,7 +19,11 @@ import {
   openBackend,
   rules,
 } from '@agent-team/core';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadTracing, withTraceparent } from '../telemetry/tracing.js';
+import { TeamRepo, type TeamCodebaseOptions } from '../git/team-repo.js';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, type AgentOptions, reviewTaskFor } from '../agent/agent.js';
 import { resolveModel } from '../agent/model-registry.js';
@@ -44,6 +48,14 @@ import { type RunStatus, type RunSummary, buildRunSummary } from './summary.js';
 export interface AgentTeamOptions {
   /** The workspace folder (or an open Workspace). @default './workspace' */
   workspace?: string | Workspace;
+  /**
+   * A git repository the team works on: a worktree and branch per task,
+   * commits by agent, and a merge queue into `mergeInto` (see
+   * docs/coding-teams.md). Agents take part with `codebase: 'write'` or `'read'`.
+   */
+  codebase?: TeamCodebaseOptions;
+  /** Where task worktrees go when the backend is not a folder (Redis). @default a folder under the OS temp dir */
+  worktreesDir?: string;
   /** An open backend (e.g. Redis) instead of a workspace folder. See {@link AgentTeam.open} for URLs. */
   backend?: Backend;
   /** Names this team in usage and events. @default 'team' */
@@ -121,6 +133,10 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
   readonly budgetLimits: BudgetLimits | undefined;
   private readonly shutdownGraceMs: number;
   private readonly runtime: AgentRuntime;
+  private readonly codebaseOptions: TeamCodebaseOptions | undefined;
+  private readonly worktreesDir: string | undefined;
+  /** The team's git repository, once a run opened it. */
+  repo: TeamRepo | undefined;
   private budget: Budget | null = null;
   private stopReason: string | null = null;
   private running = false;
@@ -189,10 +205,14 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       });
     });
 
+    this.codebaseOptions = opts.codebase;
+    this.worktreesDir = opts.worktreesDir;
     this.runtime = this.createRuntime();
   }
 
   private createRuntime(): AgentRuntime {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the runtime's repo getter reads the team's current repo
+    const team = this;
     return {
       queue: this.queue,
       bus: this.bus,
@@ -213,6 +233,9 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
       },
       backendLocation: { kind: this.backend.kind, location: this.backend.location },
       halt: (reason) => this.halt?.(reason),
+      get repo() {
+        return team.repo;
+      },
     };
   }
 
@@ -257,7 +280,9 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
 
   /** Adds tasks atomically (all or nothing). */
   async addTasks(inputs: ReadonlyArray<TaskInput & { review?: boolean }>): Promise<TaskRecord[]> {
-    const tasks = await this.queue.addMany(inputs.map(toTaskInput));
+    // Inside the application's own span (OpenTelemetry), the tasks carry it: their attempts join its trace.
+    const traceparent = (await loadTracing()).activeTraceparent();
+    const tasks = await this.queue.addMany(inputs.map((input) => withTraceparent(toTaskInput(input), traceparent)));
     for (const task of tasks) await this.runtime.taskAdded(task);
     return tasks;
   }
@@ -296,6 +321,10 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     if (this.running) throw new ValidationError('this team is already running');
     if (this.agents.size === 0) throw new ValidationError('add at least one agent before run()');
     checkOptions(options, { timeoutMs: rules.duration(), handleSignals: rules.boolean(), stopWhenIdle: rules.boolean() });
+    if (this.codebaseOptions && !this.repo) {
+      const dir = this.backend.kind === 'file' ? this.backend.location : (this.worktreesDir ?? path.join(os.tmpdir(), `agent-team-${this.teamId}`));
+      this.repo = await TeamRepo.open(this.teamId, this.codebaseOptions, dir);
+    }
     this.running = true;
     this.stopReason = null;
     const startedAt = Date.now();
@@ -466,6 +495,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     this.closing ??= (async () => {
       await this.queue.close();
       await this.bus.close();
+      await this.repo?.close();
       if (this.ownsBackend || this.closeBackendOnClose) await this.backend.close();
     })();
     return this.closing;

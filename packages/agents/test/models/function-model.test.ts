@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelError, ModelTimeoutError } from '../../src/models/errors.js';
 import { fromFunction } from '../../src/models/function-model.js';
 import { registerSecret } from '../../src/models/secrets.js';
+import { runTools } from '../../src/models/run-tools.js';
 
 describe('fromFunction', () => {
   it('passes a lone prompt as it is, like the seed design’s llm_fn', async () => {
@@ -38,6 +39,32 @@ describe('fromFunction', () => {
     });
     expect(seen).toBe('You are terse.\n\nUser: First question\n\nAssistant: First answer\n\nUser: Second question');
     expect(response).toMatchObject({ text: 'ok task', usage: { inputTokens: 1, outputTokens: 2 }, costUsd: 3, model: 'function:mine' });
+  });
+
+  it('drives the tool loop as a scripted model: its tool calls run, their results come back in the request', async () => {
+    const seen: string[] = [];
+    const model = fromFunction((_prompt, request) => {
+      const last = request.messages.at(-1);
+      if (last?.role === 'tool') {
+        seen.push(last.content);
+        return `the file says ${last.content}`;
+      }
+      return { text: '', toolCalls: [{ name: 'read', arguments: { path: 'a.txt' } }] };
+    });
+    const read = { name: 'read', description: 'read a file', parameters: { type: 'object' as const, properties: { path: { type: 'string' as const } }, required: ['path'] }, execute: (args: { path: string }) => `contents of ${args.path}` };
+    const { response, steps } = await runTools(model, { messages: [{ role: 'user', content: 'what is in a.txt?' }] }, [read]);
+    expect(steps).toBe(2);
+    expect(seen).toEqual(['contents of a.txt']);
+    expect(response).toMatchObject({ text: 'the file says contents of a.txt', finishReason: 'stop' });
+    const first = await model.generate({ messages: [{ role: 'user', content: 'go' }] });
+    expect(first.finishReason).toBe('tool_calls');
+    expect(first.toolCalls[0]).toMatchObject({ name: 'read', arguments: { path: 'a.txt' } });
+    expect(first.toolCalls[0]?.id).toMatch(/^call_\d+$/);
+  });
+
+  it('refuses a tool call without a name, naming what to return', async () => {
+    const model = fromFunction(() => ({ text: '', toolCalls: [{ arguments: {} } as never] }));
+    await expect(model.generate({ messages: [{ role: 'user', content: 'go' }] })).rejects.toThrow(/tool call 0 without a name/);
   });
 
   it('streams its answer as text then done', async () => {

@@ -859,14 +859,13 @@ export class FileTaskStore implements TaskStore {
         this.workspace.io.createMarker(`${this.paths.d.delayed}/${name}`);
         this.delayedStale = true;
       }
-      events.push({
-        type: entry.kind === 'lease_expired' ? 'task.requeued' : 'task.retried',
-        taskId: spec.id,
-        attempt: attempt + 1,
-        delayMs: delay,
-        error: entry.message,
-        ...(entry.kind === 'lease_expired' ? { reason: 'lease expired', previousOwner: owner } : {}),
-      });
+      // One literal per type: a union-typed discriminant is past what TypeScript checks against the event map.
+      const retried = { taskId: spec.id, attempt: attempt + 1, delayMs: delay, error: entry.message };
+      events.push(
+        entry.kind === 'lease_expired'
+          ? { type: 'task.requeued', ...retried, reason: 'lease expired', previousOwner: owner }
+          : { type: 'task.retried', ...retried },
+      );
       const record = recordFromSpec(spec, next.notBefore === null ? 'ready' : 'delayed', next);
       return record;
     }

@@ -1,0 +1,368 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ResourceLocks, ValidationError, assertValidId, describeValue } from '@agent-team/core';
+import { minimalEnv } from '../command/env.js';
+import { runProcess } from '../command/process-runner.js';
+import { redactSecrets } from '../models/secrets.js';
+import { type CommandRule, defaultCommandRules } from '../codebase/run-command.js';
+import { GitError, git, gitLine } from './git.js';
+
+/** The `codebase` section of a spec, or `AgentTeamOptions.codebase`. */
+export interface TeamCodebaseOptions {
+  /** The git repository (its working tree's folder). */
+  repo: string;
+  /** The branch or commit the work starts from. @default the repository's HEAD */
+  base?: string;
+  /** The command that says whether the code works, run through `sh -c` in a task's worktree and after each merge. */
+  test?: string;
+  /** The branch that receives the merged work. @default `agent-team/<team id>` */
+  mergeInto?: string;
+  /** What `run_command` may start. @default the test command and the read-only git commands */
+  commands?: readonly CommandRule[];
+  /** Variables passed on to commands and the test besides the minimal set. */
+  env?: Readonly<Record<string, string>>;
+  /** Longest a test run may take. @default 600_000 */
+  testTimeoutMs?: number;
+  /** Merge even when the tests fail after the merge. @default false */
+  allowFailingTests?: boolean;
+}
+
+export interface TestOutcome {
+  command: string;
+  passed: boolean;
+  exitCode: number | null;
+  durationMs: number;
+  timedOut: boolean;
+  /** The end of the output (stdout and stderr). */
+  output: string;
+}
+
+export interface CommitInfo {
+  /** The tip of the task's branch when it holds work not yet in `mergeInto`; undefined when there is nothing to merge. */
+  commit: string | undefined;
+  /** This attempt committed something (false: it changed nothing more). */
+  committedNow: boolean;
+  /** Where the branch left `mergeInto`: `git diff <base> <commit>` is the task's change. */
+  base: string;
+  /** The repository. */
+  repo: string;
+  branch: string;
+  /** `git diff --stat` of the task's work against where its branch started. */
+  diffStat: string;
+}
+
+export type MergeOutcome =
+  | { merged: true; commit: string; into: string; test?: TestOutcome }
+  | { merged: false; reason: 'conflict'; files: string[]; detail: string }
+  | { merged: false; reason: 'tests'; test: TestOutcome };
+
+const MERGE_LOCK = 'merge-queue';
+const TAIL = 4000;
+
+/**
+ * A team's git repository: a worktree per task on a branch the team owns,
+ * commits by agent, and a merge queue into `mergeInto`. The user's checkout
+ * (its working tree, index, HEAD and branch) is never touched: every command
+ * runs in a worktree under `<workspace>/worktrees/`, and `mergeInto` moves only
+ * by a compare-and-swap `update-ref` after a merge (and its tests) succeeded in
+ * the team's own merge worktree, so it never holds a half-merge.
+ */
+export class TeamRepo {
+  readonly repo: string;
+  readonly mergeInto: string;
+  readonly base: string;
+  readonly test: string | undefined;
+  readonly commands: readonly CommandRule[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly worktrees: string;
+  private readonly locks: ResourceLocks;
+
+  private constructor(
+    readonly teamId: string,
+    readonly options: TeamCodebaseOptions,
+    resolved: { repo: string; base: string; mergeInto: string; worktrees: string },
+  ) {
+    this.repo = resolved.repo;
+    this.base = resolved.base;
+    this.mergeInto = resolved.mergeInto;
+    this.worktrees = resolved.worktrees;
+    this.test = options.test;
+    this.commands = options.commands ?? defaultCommandRules(options.test);
+    this.env = options.env ?? {};
+    fs.mkdirSync(this.worktrees, { recursive: true });
+    // A merge lock left by a killed worker is taken over after 6 s (its holder refreshes it every 2 s).
+    this.locks = new ResourceLocks({ root: this.worktrees, lockDir: path.join(this.worktrees, '.locks'), staleMs: 6000 });
+  }
+
+  /**
+   * Checks the repository and prepares `mergeInto` (created at `base` when
+   * missing). Refuses, before anything starts: no git, a folder that is not a
+   * repository, an unknown base, uncommitted changes when the base is HEAD,
+   * and a `mergeInto` checked out in a working tree of the user's.
+   */
+  static async open(teamId: string, options: TeamCodebaseOptions, workspaceDir: string): Promise<TeamRepo> {
+    assertValidId('team', teamId);
+    if (typeof options.repo !== 'string' || options.repo === '') {
+      throw new ValidationError(`codebase.repo must be the folder of a git repository, got ${describeValue(options.repo)}`);
+    }
+    const given = path.resolve(options.repo);
+    if (!fs.existsSync(given)) throw new ValidationError(`codebase.repo ${describeValue(given)} does not exist`);
+    await git(given, ['--version']).catch((err: unknown) => {
+      throw new ValidationError(err instanceof GitError ? err.message : `git cannot run: ${String(err)}`);
+    });
+    let repo: string;
+    try {
+      repo = await gitLine(given, ['rev-parse', '--show-toplevel']);
+    } catch {
+      throw new ValidationError(`codebase.repo ${describeValue(given)} is not a git repository: run "git init" there, or point repo at one`);
+    }
+    const baseRef = options.base ?? 'HEAD';
+    let base: string;
+    try {
+      base = await gitLine(repo, ['rev-parse', '--verify', '--quiet', `${baseRef}^{commit}`]);
+    } catch {
+      throw new ValidationError(`codebase.base ${describeValue(baseRef)} is not a branch or commit of ${repo}${options.base === undefined ? ' (the repository has no commit yet: commit something first)' : ''}`);
+    }
+    if (options.base === undefined) {
+      const dirty = (await git(repo, ['status', '--porcelain', '--untracked-files=no'])).stdout.trim();
+      if (dirty !== '') {
+        throw new ValidationError(
+          `${repo} has uncommitted changes, which the team would not see (it starts from HEAD's commit): commit or stash them, or set codebase.base`,
+        );
+      }
+    }
+    const mergeInto = options.mergeInto ?? `agent-team/${teamId}`;
+    if ((await git(repo, ['check-ref-format', '--branch', mergeInto], { allowFailure: [1, 128] })).exitCode !== 0) {
+      throw new ValidationError(`codebase.mergeInto ${describeValue(mergeInto)} is not a valid branch name`);
+    }
+    const worktrees = path.resolve(workspaceDir, 'worktrees');
+    const checkedOut = await checkedOutBranches(repo);
+    const holder = checkedOut.get(`refs/heads/${mergeInto}`);
+    if (holder !== undefined && !isInsideFolder(worktrees, holder)) {
+      throw new ValidationError(
+        `codebase.mergeInto ${describeValue(mergeInto)} is checked out in ${holder}; the team never touches your checkout: choose a branch of its own (the default is agent-team/${teamId})`,
+      );
+    }
+    const exists = (await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${mergeInto}`], { allowFailure: [1] })).exitCode === 0;
+    if (!exists) await git(repo, ['branch', mergeInto, base]);
+    if (options.testTimeoutMs !== undefined && (!Number.isInteger(options.testTimeoutMs) || options.testTimeoutMs < 1000)) {
+      throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
+    }
+    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees });
+  }
+
+  /**
+   * The branch of a task's work: `agent-team-tasks/<team>/<task>`. (Not under
+   * `agent-team/<team>/`: git cannot hold a branch `agent-team/<team>`, the
+   * default `mergeInto`, and branches below it.)
+   */
+  branchOf(taskId: string): string {
+    return `agent-team-tasks/${this.teamId}/${taskId}`;
+  }
+
+  /**
+   * The task's worktree, on its branch: reused when a killed worker left it
+   * (its uncommitted edits included), rebuilt when it is broken, created from
+   * `mergeInto` as it is now (so the task sees its dependencies' merged work)
+   * when the branch does not exist yet.
+   */
+  async worktreeFor(taskId: string): Promise<string> {
+    assertValidId('task', taskId);
+    const dir = path.join(this.worktrees, taskId);
+    const branch = this.branchOf(taskId);
+    if (fs.existsSync(dir)) {
+      const head = await git(dir, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: [1, 128] });
+      if (head.exitCode === 0 && head.stdout.trim() === `refs/heads/${branch}`) return dir;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
+    await this.withGitRetry(() =>
+      git(this.repo, hasBranch ? ['worktree', 'add', '--quiet', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]),
+    );
+    return dir;
+  }
+
+  /** A read-only view for an agent with `codebase: read`: a detached worktree at `mergeInto` as it is now. */
+  async snapshotFor(agentId: string): Promise<string> {
+    assertValidId('agent', agentId);
+    const dir = path.join(this.worktrees, `_read-${agentId}`);
+    if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode === 0) {
+      await git(dir, ['checkout', '--quiet', '--force', '--detach', `refs/heads/${this.mergeInto}`]);
+      await git(dir, ['clean', '--quiet', '-fd']);
+      return dir;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, `refs/heads/${this.mergeInto}`]));
+    return dir;
+  }
+
+  /**
+   * Starts a task over from `mergeInto` as it is now: its branch is kept as
+   * `<branch>-attempt-<n>` (nothing is lost) and the worktree removed, so the
+   * next {@link worktreeFor} builds a fresh one.
+   */
+  async startOver(taskId: string, attempt: number): Promise<void> {
+    const dir = path.join(this.worktrees, taskId);
+    const branch = this.branchOf(taskId);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
+    if (!hasBranch) return;
+    // Kept under the next free name (never overwriting an earlier attempt's branch).
+    const kept = (await git(this.repo, ['for-each-ref', '--format=%(refname:short)', `refs/heads/${branch}-attempt-*`])).stdout.split('\n').filter(Boolean);
+    let n = Math.max(attempt, kept.length + 1);
+    while (kept.includes(`${branch}-attempt-${n}`)) n += 1;
+    await git(this.repo, ['branch', '-m', branch, `${branch}-attempt-${n}`]);
+  }
+
+  /** Commits what the agent changed in the worktree (nothing when nothing changed). */
+  async commit(worktree: string, taskId: string, description: string, agentId: string): Promise<CommitInfo> {
+    const branch = this.branchOf(taskId);
+    await git(worktree, ['add', '--all']);
+    const changed = (await git(worktree, ['diff', '--cached', '--quiet'], { allowFailure: [1] })).exitCode === 1;
+    if (changed) {
+      const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
+      const email = `${agentId}@agent-team.invalid`;
+      await git(worktree, [
+        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false',
+        'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`,
+      ]);
+    }
+    const head = await gitLine(worktree, ['rev-parse', 'HEAD']);
+    const forkPoint = await gitLine(worktree, ['merge-base', 'HEAD', this.mergeInto]);
+    // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
+    const ahead = Number(await gitLine(worktree, ['rev-list', '--count', `${this.mergeInto}..HEAD`])) > 0;
+    const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
+    return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
+  }
+
+  /** The diff of a task's branch against where it left `mergeInto`. */
+  async diff(taskId: string): Promise<string> {
+    const branch = this.branchOf(taskId);
+    const forkPoint = await gitLine(this.repo, ['merge-base', branch, this.mergeInto]);
+    return (await git(this.repo, ['diff', forkPoint, branch])).stdout;
+  }
+
+  /** Runs the test command in a folder (a task's worktree, or the merge worktree). */
+  async runTest(folder: string, signal?: AbortSignal): Promise<TestOutcome | undefined> {
+    if (this.test === undefined) return undefined;
+    const output: string[] = [];
+    const outcome = await runProcess({
+      file: this.test,
+      args: [],
+      shell: true,
+      cwd: folder,
+      env: { ...minimalEnv(), NO_COLOR: '1', ...this.env },
+      stdin: '',
+      timeoutMs: this.options.testTimeoutMs ?? 600_000,
+      killGraceMs: 2000,
+      ...(signal ? { signal } : {}),
+      maxStdoutBytes: 1,
+      maxStderrBytes: 1,
+      onLine: (_stream, line) => {
+        output.push(line);
+        if (output.length > 400) output.shift();
+      },
+    });
+    let text = output.join('\n');
+    if (text.length > TAIL) text = `[...]\n${text.slice(-TAIL)}`;
+    return {
+      command: this.test,
+      passed: outcome.exitCode === 0 && !outcome.timedOut,
+      exitCode: outcome.exitCode,
+      durationMs: outcome.durationMs,
+      timedOut: outcome.timedOut,
+      output: redactSecrets(text),
+    };
+  }
+
+  /**
+   * Merges a task's branch into `mergeInto`, one merge at a time across every
+   * process (a resource lock in the workspace). The merge and the test run
+   * happen in the team's merge worktree; `mergeInto` then moves by
+   * compare-and-swap to the merge commit. A conflict or failing tests leave
+   * `mergeInto` as it was and say why.
+   */
+  async merge(taskId: string, agentId: string, signal?: AbortSignal): Promise<MergeOutcome> {
+    const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
+    try {
+      const dir = path.join(this.worktrees, '_merge');
+      if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode !== 0) {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      if (!fs.existsSync(dir)) {
+        await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+        await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
+      }
+      // Whatever a killed merge left (a merge in progress, stray files) goes: this worktree is only ever the team's.
+      await git(dir, ['merge', '--abort'], { allowFailure: [128] });
+      const before = await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`]);
+      await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
+      await git(dir, ['clean', '--quiet', '-fd']);
+      const branch = this.branchOf(taskId);
+      const email = `${agentId}@agent-team.invalid`;
+      const merged = await git(
+        dir,
+        ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'merge', '--no-ff', '--no-edit', '-m', `Merge task ${taskId}`, branch],
+        { allowFailure: [1] },
+      );
+      if (merged.exitCode !== 0) {
+        const files = (await git(dir, ['diff', '--name-only', '--diff-filter=U'])).stdout.split('\n').filter(Boolean);
+        await git(dir, ['merge', '--abort'], { allowFailure: [128] });
+        await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
+        return { merged: false, reason: 'conflict', files, detail: (merged.stdout + merged.stderr).trim().split('\n').slice(-8).join('\n') };
+      }
+      const test = await this.runTest(dir, signal);
+      if (test && !test.passed && !this.options.allowFailingTests) {
+        await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
+        return { merged: false, reason: 'tests', test };
+      }
+      const commit = await gitLine(dir, ['rev-parse', 'HEAD']);
+      // The commit point: mergeInto moves only if it is still where the merge started.
+      await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
+      return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Removes a finished task's worktree (its branch stays). */
+  async removeWorktree(taskId: string): Promise<void> {
+    fs.rmSync(path.join(this.worktrees, taskId), { recursive: true, force: true });
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+  }
+
+  /** Git takes lock files on refs and worktree metadata; processes of one team can meet there. */
+  private async withGitRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= 8 || !(err instanceof GitError) || !/\.lock|locked|unable to create/i.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.locks.releaseAll();
+  }
+}
+
+async function checkedOutBranches(repo: string): Promise<Map<string, string>> {
+  const out = (await git(repo, ['worktree', 'list', '--porcelain'])).stdout;
+  const map = new Map<string, string>();
+  let current = '';
+  for (const line of out.split('\n')) {
+    if (line.startsWith('worktree ')) current = line.slice('worktree '.length);
+    else if (line.startsWith('branch ')) map.set(line.slice('branch '.length), current);
+  }
+  return map;
+}
+
+function isInsideFolder(folder: string, candidate: string): boolean {
+  const rel = path.relative(folder, candidate);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
