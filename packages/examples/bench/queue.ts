@@ -338,6 +338,10 @@ async function runRedisBench(url: string): Promise<void> {
     bullmqTasksPerSecC1: peer[1] ?? null,
     ratioToBullmq: tasksPerSec4p !== null && peer[8] ? tasksPerSec4p / peer[8] : null,
     ratioToBullmqC1: tasksPerSec4p !== null && peer[1] ? tasksPerSec4p / peer[1] : null,
+    // At equal concurrency: one task in flight (1 process against BullMQ's concurrency 1), and
+    // eight in flight (8 processes of one task each, when --procs has 8, against concurrency 8).
+    ratioToBullmqEqualC1: find(1, peerSize) && peer[1] ? find(1, peerSize)!.tasksPerSec / peer[1] : null,
+    ratioToBullmqEqualC8: find(8, peerSize) && peer[8] ? find(8, peerSize)!.tasksPerSec / peer[8] : null,
     scale100kOver1k: large && small ? large.tasksPerSec / small.tasksPerSec : null,
     workerMaxRssMb: Math.max(...rows.map((r) => r.maxRssMb)),
     rows,
@@ -349,6 +353,8 @@ async function runRedisBench(url: string): Promise<void> {
     ['BullMQ jobs/s, concurrency 1', fmt(summary.bullmqTasksPerSecC1)],
     ['ratio to BullMQ (concurrency 8)', fmt(summary.ratioToBullmq, 2)],
     ['ratio to BullMQ (concurrency 1)', fmt(summary.ratioToBullmqC1, 2)],
+    ['equal concurrency 1: 1 process / BullMQ c=1', fmt(summary.ratioToBullmqEqualC1, 2)],
+    ['equal concurrency 8: 8 processes / BullMQ c=8', fmt(summary.ratioToBullmqEqualC8, 2)],
     [`${Math.max(...sizes)} over ${Math.min(...sizes)} tasks throughput`, fmt(summary.scale100kOver1k, 2)],
     ['worker max RSS (MB)', fmt(summary.workerMaxRssMb, 0)],
   ]);
