@@ -250,7 +250,7 @@ concurrency: 1
         await new Promise((r) => setTimeout(r, 20));
       }
       const keyless = await cli(['worker', '--experiment', '--id', 'keyless', '-w', path.join(dir, 'experiments', 'matrix', 'queue')], dir, clean);
-      expect(keyless.code).toBe(2);
+      expect(keyless.code, keyless.stderr + keyless.stdout).toBe(2);
       expect(keyless.stderr).toMatch(/keyless stopped taking cases: cell temperature-\d: .*ANTHROPIC_API_KEY/);
       const recorded = await recording;
       expect(recorded.code, recorded.stderr).toBe(0);
