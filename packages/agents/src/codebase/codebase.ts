@@ -579,7 +579,8 @@ export class Codebase {
   }
 
   private isSkipped(name: string, relative: string): boolean {
-    return this.skip.has(name) || this.inLockFolder(relative);
+    // .git is never listed or searched into, whatever the skip option says (it is refused for read and write too).
+    return name.toLowerCase() === '.git' || this.skip.has(name) || this.inLockFolder(relative);
   }
 
   private async readFolder(relative: string): Promise<fs.Dirent[]> {
