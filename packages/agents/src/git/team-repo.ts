@@ -411,6 +411,7 @@ export class TeamRepo {
     for (const name of names.sort()) {
       if (name.startsWith('_') || name.startsWith('.')) continue;
       const dir = path.join(this.worktrees, name);
+      if (!fs.lstatSync(dir).isDirectory()) continue; // repo.json and the like
       const head = await git(dir, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: [1, 128] });
       const top = head.exitCode === 0 ? await git(dir, ['rev-parse', '--show-toplevel'], { allowFailure: [128] }) : undefined;
       const valid =

@@ -92,7 +92,7 @@ it('agent-team recover --codebase removes the worktrees of finished tasks and br
   await team.close();
 
   const out = cli('recover', '--codebase', spec, '-w', workspace, '--json');
-  expect(out.status).toBe(0);
+  expect(out.status, out.stderr).toBe(0);
   const report = JSON.parse(out.stdout) as { worktrees: { finished: string[]; broken: string[] } };
   expect(report.worktrees).toEqual({ finished: ['done'], broken: ['wreck'] });
   expect(fs.existsSync(path.join(workspace, 'worktrees', 'done'))).toBe(false);
