@@ -160,6 +160,8 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     checkOptions(opts, AGENT_TEAM_OPTIONS);
     this.teamId = opts.teamId ?? 'team';
     assertValidId('team', this.teamId);
+    // Every check of the options comes before the workspace is opened: bad input never leaves a folder behind.
+    if (opts.mcpServers) checkMcpServers(opts.mcpServers);
     if (opts.backend) {
       this.backend = opts.backend;
       this.ownsBackend = false;
@@ -216,7 +218,6 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     });
 
     this.codebaseOptions = opts.codebase;
-    if (opts.mcpServers) checkMcpServers(opts.mcpServers);
     this.mcpServers = opts.mcpServers ?? {};
     this.worktreesDir = opts.worktreesDir;
     this.runtime = this.createRuntime();

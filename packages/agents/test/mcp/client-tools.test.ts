@@ -123,8 +123,10 @@ describe('MCP tools for agents', () => {
   });
 
   it('names are checked before anything starts: unknown servers, bad names, a server with neither command nor url', () => {
-    expect(() => new AgentTeam({ workspace: 'unused-ws', mcpServers: { 'bad name': { command: 'x' } } })).toThrow(/MCP server name "bad name"/);
-    expect(() => new AgentTeam({ workspace: 'unused-ws', mcpServers: { files: {} as never } })).toThrow(/needs a command .* or a url/);
+    const unused = path.join(tempDir(), 'unused-ws');
+    expect(() => new AgentTeam({ workspace: unused, mcpServers: { 'bad name': { command: 'x' } } })).toThrow(/MCP server name "bad name"/);
+    expect(() => new AgentTeam({ workspace: unused, mcpServers: { files: {} as never } })).toThrow(/needs a command .* or a url/);
+    expect(fs.existsSync(unused)).toBe(false); // refused before the workspace was made
     expect(() =>
       validateSpec({ mcpServers: { files: { command: 'npx', args: ['-y', 'srv'] } }, agents: [{ id: 'w1', role: 'worker', model: 'offline', mcp: ['search'] }], tasks: [{ description: 'x' }] }),
     ).toThrow(/agents\[0\]\.mcp: "search" is not one of the spec's mcpServers \(files\)/);
