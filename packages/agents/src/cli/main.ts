@@ -228,6 +228,19 @@ export function buildProgram(): Command {
       await watchCommand(cmd.opts());
     });
 
+  common(program.command('serve'))
+    .description('a live web dashboard of the team: task graph, timeline, usage, agents and events, updated as events arrive (read-only)')
+    .option('--port <n>', 'port to listen on (0: any free port)', int('--port', { min: 0, max: 65535 }), 7070)
+    .option('--host <address>', 'address to listen on; anything but loopback must be asked for here, and is warned about', '127.0.0.1')
+    .addHelpText(
+      'after',
+      '\nEndpoints (GET only): / the dashboard, /api/status (what status --json prints), /api/report (the report\'s data),\n/api/events (the event log as Server-Sent Events; resumes after Last-Event-ID, or from ?since=<epoch ms|ISO date|event id>).\n--json prints {"url", "host", "port", "location"} once listening. Ctrl-C or SIGTERM closes it (exit 0);\na port in use exits 1, a bad --port or --host exits 2. See docs/dashboard.md.',
+    )
+    .action(async (_o, cmd: Command) => {
+      const { serveCommand } = await import('./commands/serve.js');
+      process.exitCode = await serveCommand(cmd.opts(), cmd.getOptionValueSource('host') === 'cli');
+    });
+
   common(program.command('diff'))
     .description("the change a coding task made (its commit against where its branch started), merged or not")
     .argument('<task>', 'the task id')

@@ -17,8 +17,10 @@ export const CLIENT_SCRIPT = String.raw`
   }
   function money(u) { return '$' + (u.costUsd || 0).toFixed(4) + (u.unpricedCalls ? ' (+' + u.unpricedCalls + ' unpriced)' : ''); }
   function secs(ms) { return ms >= 60000 ? (ms / 60000).toFixed(1) + ' min' : (ms / 1000).toFixed(1) + ' s'; }
+  function pct(v, max) { return Math.round(100 * v / max) + '% of ' + (max < 10 ? '$' + max : max.toLocaleString('en-US')); }
   function text(v) { return typeof v === 'string' ? v : JSON.stringify(v, null, 2); }
   function answerOf(v) { return v && typeof v === 'object' && typeof v.answer === 'string' ? v.answer : text(v); }
+  var selected = null, view = null;
   var byId = {}; data.tasks.forEach(function (t) { byId[t.id] = t; });
 
   // ---- summary
@@ -29,6 +31,9 @@ export const CLIENT_SCRIPT = String.raw`
     var wall = data.run ? data.run.durationMs : (data.startedAt && data.endedAt ? data.endedAt - data.startedAt : 0);
     var cards = [['Status', status], ['Tasks', data.counts.total], ['Completed', data.counts.completed || 0], ['Failed', data.counts.failed || 0],
       ['Blocked', data.counts.blocked || 0], ['Wall time', secs(wall)], ['Model calls', data.usage.total.calls], ['Cost', money(data.usage.total)]];
+    var b = data.budget;
+    if (b && b.maxTokens) cards.push(['Token budget', pct(data.usage.total.inputTokens + data.usage.total.outputTokens, b.maxTokens)]);
+    if (b && b.maxUsd) cards.push(['Cost budget', pct(data.usage.total.costUsd, b.maxUsd)]);
     cards.forEach(function (c) { var d = el('div', { class: 'card' }); d.appendChild(el('div', { class: 'k' }, c[0])); d.appendChild(el('div', { class: 'v status-' + c[1] }, c[1])); box.appendChild(d); });
     if (data.run) box.appendChild(el('p', { class: 'reason' }, data.run.reason));
     var dependedOn = {}; data.tasks.forEach(function (t) { t.dependencies.forEach(function (d) { dependedOn[d] = true; }); });
@@ -40,7 +45,7 @@ export const CLIENT_SCRIPT = String.raw`
 
   // ---- details panel
   function show(id) {
-    var t = byId[id]; if (!t) return;
+    var t = byId[id]; if (!t) return; selected = id;
     var p = document.getElementById('details'); p.textContent = ''; p.hidden = false;
     document.querySelectorAll('.node.selected').forEach(function (n) { n.classList.remove('selected'); });
     var node = document.querySelector('.node[data-id="' + CSS.escape(id) + '"]'); if (node) node.classList.add('selected');
@@ -60,7 +65,26 @@ export const CLIENT_SCRIPT = String.raw`
     var rv = data.reviews.filter(function (r) { return r.taskId === id; });
     if (rv.length) { p.appendChild(el('h4', {}, 'Reviews')); var ur = el('ul'); rv.forEach(function (r) { ur.appendChild(el('li', {}, 'round ' + r.round + ' ' + (r.reviewer || '') + ': ' + r.verdict + ' → ' + r.outcome + (r.feedback ? ' — ' + r.feedback : ''))); }); p.appendChild(ur); }
     var u = data.usage.byTask[id]; if (u) p.appendChild(el('p', { class: 'meta' }, u.calls + ' model calls, ' + u.inputTokens + ' in / ' + u.outputTokens + ' out tokens, ' + money(u)));
-    if (t.result !== undefined) { p.appendChild(el('h4', {}, 'Result')); p.appendChild(el('pre', {}, text(t.result))); }
+    var r = t.result, coding = isCoding(r);
+    if (coding) change(p, t.id, r);
+    if (r !== undefined) { p.appendChild(el('h4', {}, 'Result')); p.appendChild(el('pre', {}, text(coding ? r.summary : r))); }
+  }
+  function isCoding(r) { return !!r && typeof r === 'object' && typeof r.branch === 'string' && 'commit' in r && 'diffStat' in r; }
+  // A coding task's commit, merge and tests, then its diff (clipped) or, when the repository was not reachable, its stat.
+  function change(p, id, r) {
+    p.appendChild(el('h4', {}, 'Change'));
+    if (!r.commit) { p.appendChild(el('p', { class: 'meta' }, 'Changed nothing (branch ' + r.branch + ').')); return; }
+    p.appendChild(el('p', { class: 'meta' }, 'commit ' + r.commit.slice(0, 12) + ' on ' + r.branch + (r.merged ? ', merged into ' + r.merged.into + ' as ' + r.merged.commit.slice(0, 12) : ', not merged') +
+      (r.test ? '; tests ' + (r.test.passed ? 'passed' : 'FAILED') + ' (' + r.test.command + ')' : '')));
+    var d = data.diffs && data.diffs[id];
+    if (!d) { p.appendChild(el('pre', { class: 'diff' }, r.diffStat || '(no stat)')); p.appendChild(el('p', { class: 'meta' }, 'Diff stat only: the repository was not reachable when this was built (agent-team diff ' + id + ' shows the diff).')); return; }
+    var pre = el('pre', { class: 'diff' });
+    d.text.split('\n').forEach(function (line) {
+      var cls = /^(\+\+\+|---|diff |index )/.test(line) ? 'dh' : line[0] === '+' ? 'da' : line[0] === '-' ? 'dd' : line.slice(0, 2) === '@@' ? 'dk' : '';
+      pre.appendChild(el('span', cls ? { class: cls } : {}, line + '\n'));
+    });
+    p.appendChild(pre);
+    if (d.clipped) p.appendChild(el('p', { class: 'meta' }, 'Clipped: ' + d.text.length + ' of ' + d.bytes + ' bytes shown; agent-team diff ' + id + ' shows it all.'));
   }
 
   // ---- graph
@@ -105,8 +129,9 @@ export const CLIENT_SCRIPT = String.raw`
       grp.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') show(t.id); });
       root.appendChild(grp); });
     // wheel zoom and drag pan on the viewBox
-    var vb = [0, 0, W, H];
-    function apply() { svg.setAttribute('viewBox', vb.join(' ')); }
+    var vb = view && view.w === W && view.h === H ? view.vb : [0, 0, W, H];
+    function apply() { svg.setAttribute('viewBox', vb.join(' ')); view = { w: W, h: H, vb: vb }; }
+    if (vb[2] !== W || vb[0] !== 0 || vb[1] !== 0) apply();
     svg.addEventListener('wheel', function (ev) { ev.preventDefault(); var r = svg.getBoundingClientRect(); var f = ev.deltaY > 0 ? 1.15 : 1 / 1.15;
       var mx = vb[0] + (ev.clientX - r.left) / r.width * vb[2], my = vb[1] + (ev.clientY - r.top) / r.height * vb[3];
       vb = [mx - (mx - vb[0]) * f, my - (my - vb[1]) * f, vb[2] * f, vb[3] * f]; apply(); }, { passive: false });
@@ -153,8 +178,35 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   // ---- usage
+  // Cumulative tokens (or cost) over the run, with the budget as a dashed line when one was set.
+  function spendChart(host, idx, label, limit, fmt) {
+    var pts = data.spend || []; if (!pts.length && !limit) return;
+    var sec = el('div', { class: 'usage-block spend' }); sec.appendChild(el('h3', {}, label + ' over time' + (limit ? ' against the budget' : '')));
+    if (!pts.length) { sec.appendChild(el('p', {}, 'Nothing spent yet; budget ' + fmt(limit) + '.')); host.appendChild(sec); return; }
+    var W = 520, H = 120, L = 60, t0 = data.startedAt || pts[0][0], t1 = Math.max(data.endedAt || 0, pts[pts.length - 1][0], t0 + 1);
+    var top = Math.max(pts[pts.length - 1][idx], limit || 0, 1e-9) * 1.08;
+    function x(t) { return L + (t - t0) / (t1 - t0) * (W - L - 6); } function y(v) { return H - 14 - v / top * (H - 24); }
+    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', class: 'chart', 'data-chart': label });
+    svg.appendChild(el('line', { x1: L, x2: W - 6, y1: H - 14, y2: H - 14, class: 'tick' }));
+    svg.appendChild(el('text', { x: L - 4, y: H - 14, class: 'axis', 'text-anchor': 'end' }, fmt(0)));
+    svg.appendChild(el('text', { x: L - 4, y: y(pts[pts.length - 1][idx]) + 4, class: 'axis', 'text-anchor': 'end' }, fmt(pts[pts.length - 1][idx])));
+    var d = 'M' + x(t0).toFixed(1) + ',' + y(0).toFixed(1);
+    pts.forEach(function (p) { d += ' H' + x(p[0]).toFixed(1) + ' V' + y(p[idx]).toFixed(1); });
+    svg.appendChild(el('path', { d: d + ' H' + x(t1).toFixed(1), class: 'spend-line' }));
+    if (limit) {
+      var over = pts[pts.length - 1][idx] >= limit;
+      svg.appendChild(el('line', { x1: L, x2: W - 6, y1: y(limit), y2: y(limit), class: 'budget-line' + (over ? ' over' : '') }));
+      svg.appendChild(el('text', { x: W - 8, y: y(limit) - 3, class: 'budget-label', 'text-anchor': 'end' }, 'budget ' + fmt(limit) + (over ? ' (reached)' : '')));
+    }
+    svg.appendChild(el('text', { x: W - 6, y: H - 2, class: 'axis', 'text-anchor': 'end' }, secs(t1 - t0)));
+    sec.appendChild(svg); host.appendChild(sec);
+  }
+
   function usage() {
     var host = document.getElementById('usage'); host.textContent = '';
+    var b = data.budget || {};
+    spendChart(host, 1, 'Tokens', b.maxTokens, function (v) { return Math.round(v).toLocaleString('en-US'); });
+    if (b.maxUsd) spendChart(host, 2, 'Cost', b.maxUsd, function (v) { return '$' + v.toFixed(v < 1 ? 4 : 2); });
     [['agent', data.usage.byAgent], ['model', data.usage.byModel], ['task', data.usage.byTask]].forEach(function (pair) {
       var rows = Object.keys(pair[1]).map(function (k) { return [k, pair[1][k]]; }).sort(function (a, b) { return (b[1].costUsd - a[1].costUsd) || ((b[1].inputTokens + b[1].outputTokens) - (a[1].inputTokens + a[1].outputTokens)); });
       var sec = el('div', { class: 'usage-block' }); sec.appendChild(el('h3', {}, 'By ' + pair[0]));
@@ -174,7 +226,8 @@ export const CLIENT_SCRIPT = String.raw`
     });
   }
 
-  function render() { summary(); graph(); timeline(); usage(); document.body.setAttribute('data-rendered', String(data.tasks.length)); }
+  function render() { summary(); graph(); timeline(); usage(); if (selected && byId[selected]) show(selected); document.body.setAttribute('data-rendered', String(data.tasks.length)); }
+  // The live dashboard calls setData with fresh data; the selected task and a zoomed view stay.
   window.agentTeamReport = { render: render, show: show, setData: function (d) { data = d; byId = {}; d.tasks.forEach(function (t) { byId[t.id] = t; }); render(); } };
   render();
 })();

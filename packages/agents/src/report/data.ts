@@ -1,5 +1,8 @@
+import fs from 'node:fs';
 import type { Backend, TeamEvent } from '@agent-team/core';
 import { buildReport, type RunReport } from '../cli/commands/export.js';
+import { git } from '../git/git.js';
+import { isCodingTaskResult } from '../git/result.js';
 
 /** One claim of one task, from `task.claimed` to the event that ended it. */
 export interface AttemptSpan {
@@ -22,7 +25,27 @@ export interface ReportData extends RunReport {
   /** Epoch ms of the first and last event, for the timeline's axis. */
   startedAt: number | null;
   endedAt: number | null;
+  /** The run's budget, from the last `team.started` event that carried one; null when none was set. */
+  budget: { maxTokens?: number; maxUsd?: number } | null;
+  /** Cumulative spend after each model call: [epoch ms, input + output tokens, USD]; thinned to at most {@link MAX_SPEND_POINTS}. */
+  spend: Array<[number, number, number]>;
+  /** The diff of each coding task whose repository was reachable when the data was built, clipped; the others show their diff stat. */
+  diffs: Record<string, TaskDiff>;
 }
+
+export interface TaskDiff {
+  /** `git diff <base> <commit>`, cut at a line boundary when longer than the limit. */
+  text: string;
+  /** The whole diff's size in bytes. */
+  bytes: number;
+  clipped: boolean;
+}
+
+export const MAX_SPEND_POINTS = 400;
+/** A diff longer than this is clipped (the report stays mailable; `agent-team diff <task>` shows it all). */
+export const MAX_DIFF_BYTES = 64 * 1024;
+/** Past this many bytes of diffs in one report, the remaining coding tasks show their stat only. */
+export const MAX_DIFFS_TOTAL_BYTES = 4 * 1024 * 1024;
 
 const ENDINGS = new Set(['task.completed', 'task.review', 'task.failed', 'task.retried', 'task.requeued', 'task.released', 'task.deferred', 'task.reopened', 'task.cancelled']);
 
@@ -50,14 +73,80 @@ export function attemptsFromEvents(events: readonly TeamEvent[]): AttemptSpan[] 
   return [...done, ...open.values()].sort((a, b) => a.start - b.start);
 }
 
-export async function buildReportData(backend: Backend): Promise<ReportData> {
+/** Diffs by `repo\0base\0commit`: commits never change, so a live dashboard asks git once per task (null: not reachable). */
+export type DiffCache = Map<string, TaskDiff | null>;
+
+export interface ReportDataOptions {
+  /** Read coding tasks' diffs from their repositories (when reachable). @default true */
+  diffs?: boolean;
+  /** Reused across builds (the dashboard's refreshes). */
+  diffCache?: DiffCache;
+}
+
+/** Clips text to at most `max` bytes of UTF-8, at the last line break before the cut. */
+export function clipDiff(text: string, max = MAX_DIFF_BYTES): TaskDiff {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= max) return { text, bytes, clipped: false };
+  let cut = Buffer.from(text).subarray(0, max).toString('utf8');
+  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  const nl = cut.lastIndexOf('\n');
+  return { text: nl > 0 ? cut.slice(0, nl + 1) : cut, bytes, clipped: true };
+}
+
+async function readDiff(change: { repo: string; base: string; commit: string }, cache: DiffCache | undefined): Promise<TaskDiff | null> {
+  const key = `${change.repo}\0${change.base}\0${change.commit}`;
+  const known = cache?.get(key);
+  if (known !== undefined) return known;
+  let diff: TaskDiff | null = null;
+  if (fs.existsSync(change.repo)) {
+    diff = await git(change.repo, ['diff', '--no-color', '--no-ext-diff', change.base, change.commit]).then(
+      (out) => clipDiff(out.stdout),
+      () => null, // the commits are gone (gc, another clone): the stat stays
+    );
+  }
+  cache?.set(key, diff);
+  return diff;
+}
+
+/** Keeps the first, the last and evenly spaced points between. */
+function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const step = (points.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]!);
+}
+
+export async function buildReportData(backend: Backend, options: ReportDataOptions = {}): Promise<ReportData> {
   const report = await buildReport(backend);
-  const events = await backend.events.read({ types: ['task.added', 'task.claimed', ...ENDINGS] as TeamEvent['type'][] });
+  const events = await backend.events.read({ types: ['task.added', 'task.claimed', 'model.call', 'team.started', ...ENDINGS] as TeamEvent['type'][] });
   let startedAt: number | null = null;
   let endedAt: number | null = null;
+  let budget: ReportData['budget'] = null;
+  const spend: ReportData['spend'] = [];
+  let tokens = 0;
+  let usd = 0;
   for (const e of events) {
     if (startedAt === null || e.ts < startedAt) startedAt = e.ts;
     if (endedAt === null || e.ts > endedAt) endedAt = e.ts;
+    if (e.type === 'model.call') {
+      tokens += Number(e.inputTokens ?? 0) + Number(e.outputTokens ?? 0);
+      if (typeof e.costUsd === 'number') usd = Math.round((usd + e.costUsd) * 1e9) / 1e9;
+      spend.push([e.ts, tokens, usd]);
+    } else if (e.type === 'team.started' && e.budget && (e.budget.maxTokens !== undefined || e.budget.maxUsd !== undefined)) {
+      budget = { ...(e.budget.maxTokens !== undefined ? { maxTokens: e.budget.maxTokens } : {}), ...(e.budget.maxUsd !== undefined ? { maxUsd: e.budget.maxUsd } : {}) };
+    }
   }
-  return { ...report, attempts: attemptsFromEvents(events), startedAt, endedAt };
+  const diffs: Record<string, TaskDiff> = {};
+  if (options.diffs !== false) {
+    let total = 0;
+    for (const t of report.tasks) {
+      const r = t.result;
+      if (!isCodingTaskResult(r) || !r.commit || !r.repo || !r.base) continue;
+      if (total >= MAX_DIFFS_TOTAL_BYTES) break;
+      const diff = await readDiff({ repo: r.repo, base: r.base, commit: r.commit }, options.diffCache);
+      if (!diff) continue;
+      diffs[t.id] = diff;
+      total += diff.text.length;
+    }
+  }
+  return { ...report, attempts: attemptsFromEvents(events), startedAt, endedAt, budget, spend: thin(spend, MAX_SPEND_POINTS), diffs };
 }

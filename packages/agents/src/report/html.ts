@@ -53,6 +53,10 @@ section h2 { font-size: 15px; margin: 2px 0 8px; }
 .bar.o-running { fill: #2f6fd6; } .bar.o-review { fill: #8e5bd6; } .bar.o-released, .bar.o-deferred, .bar.o-cancelled { fill: #9aa4b1; } .bar.o-reopened { fill: #c77dd6; }
 .retry { fill: #111; } .takeover { fill: #d64545; font-size: 12px; font-weight: 700; text-anchor: end; }
 .chart .in { fill: #5b8def; } .chart .out { fill: #f0a24a; }
+.spend-line { fill: none; stroke: #5b8def; stroke-width: 1.6; } .budget-line { stroke: #b07a16; stroke-width: 1.4; stroke-dasharray: 6 4; } .budget-line.over { stroke: #d64545; }
+.budget-label { font-size: 10.5px; fill: #8a5d0c; }
+pre.diff { font: 11.5px/1.35 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre; overflow: auto; word-break: normal; }
+pre.diff .da { color: #1d7a3e; background: #e9f7ee; } pre.diff .dd { color: #b42f2f; background: #fcecec; } pre.diff .dk { color: #6b4fb3; } pre.diff .dh { color: var(--muted); font-weight: 600; }
 .usage-block { margin-bottom: 12px; } .table-wrap { max-height: 300px; overflow: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; } th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); } td:not(:first-child), th:not(:first-child) { text-align: right; }
 tr.total td { font-weight: 600; }
@@ -62,37 +66,61 @@ aside #details { position: sticky; top: 12px; max-height: calc(100vh - 24px); ov
 @media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
 `;
 
+export interface ReportPageOptions {
+  title?: string;
+  /**
+   * For a page served over HTTP (the dashboard): the script and style elements
+   * carry this nonce and the page's policy allows only them, plus requests to
+   * its own origin.
+   */
+  nonce?: string;
+  /** HTML placed after the summary (the dashboard's agents and live events). */
+  sections?: string;
+  /** A script run after the report's own (the dashboard's live updates). */
+  script?: string;
+  /** More CSS for those sections. */
+  css?: string;
+}
+
+/** The page's Content-Security-Policy: nothing from anywhere, inline script and style only (with a nonce, only those). */
+export function reportCsp(nonce?: string): string {
+  const inline = nonce ? `'nonce-${nonce}'` : "'unsafe-inline'";
+  return `default-src 'none'; script-src ${inline}; style-src ${inline}; img-src data:${nonce ? "; connect-src 'self'" : ''}; base-uri 'none'; form-action 'none'`;
+}
+
 /**
  * The self-contained HTML report: data as JSON, the client script and dagre's
  * browser build inline, so the file makes no network request.
  */
-export function reportHtml(data: ReportData, options: { title?: string; live?: boolean } = {}): string {
+export function reportHtml(data: ReportData, options: ReportPageOptions = {}): string {
   const title = options.title ?? 'agent-team report';
   const json = scriptSafe(JSON.stringify(data));
+  const n = options.nonce ? ` nonce="${escapeHtml(options.nonce)}"` : '';
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:${options.live ? "; connect-src 'self'" : ''}">
+<meta http-equiv="Content-Security-Policy" content="${reportCsp(options.nonce)}">
 <title>${escapeHtml(title)}</title>
-<style>${REPORT_CSS}</style>
+<style${n}>${REPORT_CSS}${options.css ?? ''}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(title)}</h1><p class="meta">${escapeHtml(data.location)} · generated ${escapeHtml(data.generatedAt)}</p></header>
+<header><h1>${escapeHtml(title)}</h1><p class="meta" id="page-meta">${escapeHtml(data.location)} · generated ${escapeHtml(data.generatedAt)}</p></header>
 <main>
 <div>
 <section><h2>Summary</h2><div id="summary"></div></section>
-<section><h2>Task graph</h2><div id="graph"></div></section>
+${options.sections ?? ''}<section><h2>Task graph</h2><div id="graph"></div></section>
 <section><h2>Timeline</h2><div id="timeline"></div></section>
 <section><h2>Usage and cost</h2><div id="usage"></div></section>
 </div>
 <aside><section id="details"><p class="meta">Click a task in the graph or the timeline for its description, attempts, errors, reviews and result.</p></section></aside>
 </main>
-<script type="application/json" id="report-data">${json}</script>
-<script>${scriptSafe(dagreScript())}</script>
-<script>${scriptSafe(CLIENT_SCRIPT)}</script>
-</body>
+<script type="application/json" id="report-data"${n}>${json}</script>
+<script${n}>${scriptSafe(dagreScript())}</script>
+<script${n}>${scriptSafe(CLIENT_SCRIPT)}</script>
+${options.script ? `<script${n}>${scriptSafe(options.script)}</script>
+` : ''}</body>
 </html>
 `;
 }

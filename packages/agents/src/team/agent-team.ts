@@ -375,7 +375,7 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     };
     for (const sig of signals) process.on(sig, onSignal);
 
-    this.backend.events.append({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()] });
+    this.backend.events.append({ type: 'team.started', teamId: this.teamId, agents: [...this.agents.keys()], ...(this.budgetLimits ? { budget: this.budgetLimits } : {}) });
     const loops = [...this.agents.values()].map((agent) => agent.runLoop(this.runtime, { signal: stop.signal }));
     try {
       await this.monitor(stop.signal, end, options.stopWhenIdle ?? true);

@@ -51,8 +51,8 @@ declare module '@agent-team/core' {
       costUsd: number | null;
       durationMs: number;
     };
-    /** `AgentTeam.run()` started. */
-    'team.started': { teamId: string; agents: string[] };
+    /** `AgentTeam.run()` started; `budget` when one was set (the report draws it). */
+    'team.started': { teamId: string; agents: string[]; budget?: { maxTokens?: number; maxUsd?: number } };
     /** `AgentTeam.run()` ended. */
     'team.finished': { teamId: string; status: RunStatus; reason: string };
     /** The CLI's `run` recorded the run's summary. */
