@@ -38,7 +38,8 @@ export const CLIENT_SCRIPT = String.raw`
     if (data.run) box.appendChild(el('p', { class: 'reason' }, data.run.reason));
     var dependedOn = {}; data.tasks.forEach(function (t) { t.dependencies.forEach(function (d) { dependedOn[d] = true; }); });
     var finals = data.tasks.filter(function (t) { return t.status === 'completed' && t.type !== 'review' && !dependedOn[t.id] && !(t.metadata && t.metadata.moa && t.metadata.moa.synthesis); });
-    if (finals.length === 1) {
+    var active = (data.counts.pending || 0) + (data.counts.ready || 0) + (data.counts.delayed || 0) + (data.counts.claimed || 0) + (data.counts.review || 0);
+    if (finals.length === 1 && (data.run || !active)) {
       var a = el('details', { class: 'answer', open: '' }); a.appendChild(el('summary', {}, 'Final answer (' + finals[0].id + ')')); a.appendChild(el('pre', {}, answerOf(finals[0].result))); box.appendChild(a);
     }
   }

@@ -52,7 +52,7 @@ section h2 { font-size: 15px; margin: 2px 0 8px; }
 .bar { fill: #2e9d57; cursor: pointer; } .bar.o-failed { fill: #d64545; } .bar.o-retried { fill: #e08a3c; } .bar.o-requeued { fill: #b07a16; }
 .bar.o-running { fill: #2f6fd6; } .bar.o-review { fill: #8e5bd6; } .bar.o-released, .bar.o-deferred, .bar.o-cancelled { fill: #9aa4b1; } .bar.o-reopened { fill: #c77dd6; }
 .retry { fill: #111; } .takeover { fill: #d64545; font-size: 12px; font-weight: 700; text-anchor: end; }
-.chart .in { fill: #5b8def; } .chart .out { fill: #f0a24a; }
+.chart .in { fill: #5b8def; } .chart .out { fill: #f0a24a; } svg.chart { display: block; max-width: 620px; }
 .spend-line { fill: none; stroke: #5b8def; stroke-width: 1.6; } .budget-line { stroke: #b07a16; stroke-width: 1.4; stroke-dasharray: 6 4; } .budget-line.over { stroke: #d64545; }
 .budget-label { font-size: 10.5px; fill: #8a5d0c; }
 pre.diff { font: 11.5px/1.35 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre; overflow: auto; word-break: normal; }

@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { FileBackend, TaskQueue } from '@agent-team/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attemptsFromEvents, buildReportData } from '../../src/report/data.js';
+import { AgentRole, AgentTeam, offlineModel } from '../../src/index.js';
+import { MAX_DIFF_BYTES, type DiffCache, attemptsFromEvents, buildReportData, clipDiff } from '../../src/report/data.js';
 import { reportHtml, scriptSafe } from '../../src/report/html.js';
 import { tempDir } from '../helpers.js';
 
@@ -79,5 +82,75 @@ describe('HTML report', () => {
       { taskId: 't', agentId: 'a', attempt: 1, start: 1, end: 6, outcome: 'requeued', note: 'lease expired' },
       { taskId: 't', agentId: 'b', attempt: 2, start: 7, end: null, outcome: 'running' },
     ]);
+  });
+
+  it("records the team's budget and draws it: team.started carries it, the data has it and the spend over time", async () => {
+    dir = tempDir('report-budget-');
+    const team = new AgentTeam({ workspace: dir, watch: false, budget: { maxTokens: 250_000, maxUsd: 5 } });
+    team.addAgent('worker', AgentRole.WORKER, offlineModel());
+    await team.addTasks([{ id: 'a', description: 'Summarise the handbook' }, { id: 'b', description: 'Summarise the appendix' }]);
+    await team.run({ timeoutMs: 10_000, handleSignals: false });
+    await team.close();
+    const backend = FileBackend.open(dir, { watch: false });
+    const data = await buildReportData(backend);
+    await backend.close();
+    expect(data.budget).toEqual({ maxTokens: 250_000, maxUsd: 5 });
+    expect(data.usage.total.calls).toBeGreaterThan(0);
+    expect(data.spend.length).toBe(data.usage.total.calls);
+    const last = data.spend[data.spend.length - 1]!;
+    expect(last[1]).toBe(data.usage.total.inputTokens + data.usage.total.outputTokens);
+    // Cumulative, in time order.
+    expect(data.spend.every((p, i) => i === 0 || (p[0] >= data.spend[i - 1]![0] && p[1] >= data.spend[i - 1]![1]))).toBe(true);
+    expect(reportHtml(data)).toContain('"budget":{"maxTokens":250000,"maxUsd":5}');
+  });
+
+  it("carries a coding task's diff when its repository is reachable, its stat otherwise, and asks git once per commit", async () => {
+    dir = tempDir('report-diff-');
+    const repo = path.join(dir, 'repo');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+    fs.mkdirSync(repo);
+    git('init', '-q', '-b', 'main');
+    fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const base = git('rev-parse', 'HEAD');
+    fs.writeFileSync(path.join(repo, 'a.txt'), 'one\ntwo\n');
+    git('commit', '-qam', 'change');
+    const commit = git('rev-parse', 'HEAD');
+    const ws = path.join(dir, 'ws');
+    const backend = FileBackend.open(ws, { watch: false });
+    const queue = TaskQueue.open({ backend });
+    const coding = (r: string) => ({ summary: 'added two', branch: 'task/x', commit, diffStat: ' a.txt | 1 +', repo: r, base });
+    await queue.add({ id: 'here', description: 'Reachable' });
+    await queue.add({ id: 'gone', description: 'Repository moved away' });
+    for (const r of [repo, path.join(dir, 'nowhere')]) {
+      const claim = await queue.claim({ agentId: 'coder' });
+      await queue.complete(claim!.ref, coding(r));
+    }
+    const cache: DiffCache = new Map();
+    const data = await buildReportData(backend, { diffCache: cache });
+    expect(Object.keys(data.diffs)).toEqual(['here']);
+    expect(data.diffs.here!.text).toContain('+two');
+    expect(data.diffs.here!.clipped).toBe(false);
+    expect(cache.size).toBe(2);
+    // A second build takes the diff from the cache: git is not asked again (the repository is gone now).
+    fs.rmSync(repo, { recursive: true, force: true });
+    expect((await buildReportData(backend, { diffCache: cache })).diffs.here!.text).toContain('+two');
+    expect(Object.keys((await buildReportData(backend)).diffs)).toEqual([]);
+    expect((await buildReportData(backend, { diffs: false })).diffs).toEqual({});
+    await queue.close();
+    await backend.close();
+  });
+
+  it('clips a long diff at a line break and says how long it was', () => {
+    const line = `+${'x'.repeat(99)}\n`;
+    const long = line.repeat(Math.ceil((MAX_DIFF_BYTES * 1.5) / line.length));
+    const clipped = clipDiff(long);
+    expect(clipped.clipped).toBe(true);
+    expect(clipped.bytes).toBe(Buffer.byteLength(long));
+    expect(Buffer.byteLength(clipped.text)).toBeLessThanOrEqual(MAX_DIFF_BYTES);
+    expect(clipped.text.endsWith('x\n')).toBe(true);
+    expect(clipDiff('+é\n', 2)).toEqual({ text: '+', bytes: 4, clipped: true });
+    expect(clipDiff('short\n')).toEqual({ text: 'short\n', bytes: 6, clipped: false });
   });
 });
