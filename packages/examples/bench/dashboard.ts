@@ -55,7 +55,7 @@ function child(args: string[], onLine: (line: string) => void): ChildProcess {
   const c = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(c);
   let rest = '';
-  c.stdout!.on('data', (d: Buffer) => {
+  c.stdout.on('data', (d: Buffer) => {
     const text = rest + d.toString();
     const lines = text.split('\n');
     rest = lines.pop() ?? '';
