@@ -20,7 +20,9 @@ export const CLIENT_SCRIPT = String.raw`
   function pct(v, max) { return Math.round(100 * v / max) + '% of ' + (max < 10 ? '$' + max : max.toLocaleString('en-US')); }
   function text(v) { return typeof v === 'string' ? v : JSON.stringify(v, null, 2); }
   function answerOf(v) { return v && typeof v === 'object' && typeof v.answer === 'string' ? v.answer : text(v); }
-  var selected = null, view = null;
+  var selected = null, view = null, drag = null;
+  // Once for the page, not per drawing: the dashboard draws the graph again on every update.
+  window.addEventListener('mouseup', function () { drag = null; });
   var byId = {}; data.tasks.forEach(function (t) { byId[t.id] = t; });
 
   // ---- summary
@@ -136,9 +138,7 @@ export const CLIENT_SCRIPT = String.raw`
     svg.addEventListener('wheel', function (ev) { ev.preventDefault(); var r = svg.getBoundingClientRect(); var f = ev.deltaY > 0 ? 1.15 : 1 / 1.15;
       var mx = vb[0] + (ev.clientX - r.left) / r.width * vb[2], my = vb[1] + (ev.clientY - r.top) / r.height * vb[3];
       vb = [mx - (mx - vb[0]) * f, my - (my - vb[1]) * f, vb[2] * f, vb[3] * f]; apply(); }, { passive: false });
-    var drag = null;
     svg.addEventListener('mousedown', function (ev) { drag = [ev.clientX, ev.clientY, vb[0], vb[1]]; });
-    window.addEventListener('mouseup', function () { drag = null; });
     svg.addEventListener('mousemove', function (ev) { if (!drag) return; var r = svg.getBoundingClientRect();
       vb[0] = drag[2] - (ev.clientX - drag[0]) / r.width * vb[2]; vb[1] = drag[3] - (ev.clientY - drag[1]) / r.height * vb[3]; apply(); });
     host.appendChild(svg);

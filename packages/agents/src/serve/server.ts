@@ -47,7 +47,7 @@ const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9
 export function checkListenOptions(options: DashboardOptions): { host: string; port: number } {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7070;
-  if (!net.isIP(host) && !HOSTNAME.test(host)) throw new ValidationError(`host must be an IP address or a host name, got "${host}"`);
+  if (!net.isIP(host) && !HOSTNAME.test(host)) throw new ValidationError(`host must be an IP address or a host name (127.0.0.1, the default, or e.g. 0.0.0.0 for every interface), got "${host}"`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`port must be an integer from 0 to 65535, got ${String(port)}`);
   if (!isLoopback(host) && !options.allowRemote) {
     throw new ValidationError(

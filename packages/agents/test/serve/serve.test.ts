@@ -162,12 +162,16 @@ describe('agent-team serve (the CLI)', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const ws = path.join(dir, 'ws');
     try {
-      const [busy, badHost, badPort, help] = await Promise.all([
+      const [busy, badHost, badPort, help, missing] = await Promise.all([
         cli(['serve', '-w', ws, '--port', String(port)]),
         cli(['serve', '-w', ws, '--host', 'not a host']),
         cli(['serve', '-w', ws, '--port', '70000']),
         cli(['serve', '--help']),
+        cli(['serve', '-w', path.join(dir, 'no-such-workspace'), '--port', '0']),
       ]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('no-such-workspace');
+      expect(fs.existsSync(path.join(dir, 'no-such-workspace'))).toBe(false);
       expect(busy.code).toBe(1);
       expect(busy.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
       expect(badHost.code).toBe(2);
