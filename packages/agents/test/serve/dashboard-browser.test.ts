@@ -43,7 +43,7 @@ function codingResult(repo: string): Record<string, unknown> {
   return { summary: 'Raised the attempts', branch: 'task/code', commit, diffStat: git(repo, 'diff', '--stat', base, commit), repo, base, test: { command: 'pnpm test', passed: true } };
 }
 
-/** A run of 12 tasks over three agents with a budget, a failure, a coding task and an agent at work. */
+/** A run of 12 tasks over three agents with a budget, a failure, two coding tasks (one repository reachable) and an agent at work. */
 async function seed(ws: string, repo: string): Promise<void> {
   const backend = FileBackend.open(ws, { watch: false });
   const queue = TaskQueue.open({ backend });
@@ -51,13 +51,16 @@ async function seed(ws: string, repo: string): Promise<void> {
   for (let i = 0; i < 12; i++) {
     await queue.add({ id: i === 5 ? 'code' : `t${i}`, description: `Step ${i} of the plan`, dependencies: i >= 4 ? [i - 4 === 5 ? 'code' : `t${i - 4}`] : [], maxAttempts: 1 });
   }
+  const change = codingResult(repo);
   for (let i = 0; i < 11; i++) {
     const claim = await queue.claim({ agentId: `agent-${i % 3}` });
     if (!claim) break;
     backend.events.append({ type: 'model.call', agentId: claim.agentId, taskId: claim.task.id, model: 'offline:echo', inputTokens: 180 + 10 * i, outputTokens: 40, costUsd: 0.001, durationMs: 3 });
     if (i === 10) break; // held: an agent at work
     if (claim.task.id === 't9') await queue.fail(claim.ref, new Error('tool exploded'), { retryable: false });
-    else await queue.complete(claim.ref, claim.task.id === 'code' ? codingResult(repo) : { answer: `done ${claim.task.id}` });
+    // t2's repository is on no disk here (another machine's): its details show the stat its result carries.
+    else if (claim.task.id === 't2') await queue.complete(claim.ref, { ...change, repo: path.join(ws, 'elsewhere'), summary: 'Elsewhere' });
+    else await queue.complete(claim.ref, claim.task.id === 'code' ? change : { answer: `done ${claim.task.id}` });
   }
   const now = Date.now();
   for (let a = 0; a < 3; a++) {
@@ -121,6 +124,9 @@ describe.skipIf(!CHROMIUM)('the live dashboard in a real browser', () => {
 
     await page.click('.node[data-id="t9"]');
     expect(await page.textContent('#details')).toContain('tool exploded');
+    await page.click('.node[data-id="t2"]');
+    expect(await page.textContent('#details pre.diff')).toContain('retry.ts | 3 ++-');
+    expect(await page.textContent('#details')).toContain('Diff stat only: the repository was not reachable');
     await page.click('.node[data-id="code"]');
     const details = await page.textContent('#details');
     expect(details).toContain('tests passed (pnpm test)');
