@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { type Backend, ValidationError } from '@agent-team/core';
+import { type Backend, type TeamEventType, ValidationError } from '@agent-team/core';
 import { collectStatus } from '../cli/commands/status.js';
 import { buildReportData, type DiffCache } from '../report/data.js';
 import { reportCsp, reportHtml } from '../report/html.js';
@@ -77,7 +77,8 @@ const SECURITY_HEADERS = {
  * report's graph, timeline and usage, plus agents and live events), `GET
  * /api/status` what `status --json` prints, `GET /api/report` the page's data,
  * `GET /api/events` the event log as Server-Sent Events (everything from the
- * start, or after `Last-Event-ID` / `?since=`, then live). Any other method is
+ * start, or after `Last-Event-ID` / `?since=`, then live; `?type=`, `?task=`,
+ * `?agent=` filter as `agent-team events` does). Any other method is
  * 405: no endpoint changes the team.
  */
 export async function startDashboard(backend: Backend, options: DashboardOptions = {}): Promise<Dashboard> {
@@ -106,6 +107,15 @@ export async function startDashboard(backend: Backend, options: DashboardOptions
   const events = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const header = req.headers['last-event-id'];
     const start = streamStart(Array.isArray(header) ? header[0] : header, url.searchParams.get('since'));
+    // The same filters as `agent-team events`: ?type=a,b&task=ID&agent=ID (an unknown type matches nothing).
+    const types = url.searchParams.get('type');
+    const task = url.searchParams.get('task');
+    const agent = url.searchParams.get('agent');
+    const filter = {
+      ...(types ? { types: types.split(',').map((t) => t.trim()) as TeamEventType[] } : {}),
+      ...(task ? { taskId: task } : {}),
+      ...(agent ? { agentId: agent } : {}),
+    };
     const controller = new AbortController();
     const entry = { controller, res };
     streams.add(entry);
@@ -122,7 +132,7 @@ export async function startDashboard(backend: Backend, options: DashboardOptions
     const beat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
     beat.unref();
     try {
-      for await (const e of backend.events.follow({ ...(start.since !== undefined ? { since: start.since } : {}), signal: controller.signal, pollMs: 100 })) {
+      for await (const e of backend.events.follow({ ...(start.since !== undefined ? { since: start.since } : {}), ...filter, signal: controller.signal, pollMs: 100 })) {
         if (!isAfter(e, start)) continue;
         // One event per message; a writer id never holds a line break, and JSON escapes them in the data.
         if (!res.write(`id: ${eventCursor(e)}\ndata: ${JSON.stringify(e)}\n\n`)) {

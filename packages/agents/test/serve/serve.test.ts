@@ -259,6 +259,15 @@ describe('the dashboard server', () => {
     expect(bySince.events[0]!.id).toBe(after[0]);
     bySince.close();
 
+    // Filters, as agent-team events takes them.
+    const claims = openStream(`${dashboard.url}api/events?type=task.claimed,task.completed&task=plan`);
+    await claims.until((e) => e.data.type === 'task.completed');
+    expect(claims.events.map((e) => [e.data.type, e.data.taskId])).toEqual([
+      ['task.claimed', 'plan'],
+      ['task.completed', 'plan'],
+    ]);
+    claims.close();
+
     const bad = await request(`${dashboard.url}api/events?since=yesterday-ish`);
     expect(bad.status).toBe(400);
     expect((JSON.parse(bad.body) as { error: string }).error).toContain('"yesterday-ish"');
