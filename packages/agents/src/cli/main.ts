@@ -234,7 +234,19 @@ export function buildProgram(): Command {
     .option('--host <address>', 'address to listen on; anything but loopback must be asked for here, and is warned about', '127.0.0.1')
     .addHelpText(
       'after',
-      '\nEndpoints (GET only): / the dashboard, /api/status (what status --json prints), /api/report (the report\'s data),\n/api/events (the event log as Server-Sent Events; resumes after Last-Event-ID, or from ?since=<epoch ms|ISO date|event id>;\n?type=a,b, ?task=ID, ?agent=ID filter it).\n--json prints {"url", "host", "port", "location"} once listening. Ctrl-C or SIGTERM closes it (exit 0);\na port in use exits 1, a bad --port or --host exits 2. See docs/dashboard.md.',
+      [
+        '',
+        'Endpoints (GET and HEAD only; anything else is 405):',
+        '  /             the dashboard',
+        '  /api/status   what status --json prints',
+        "  /api/report   the page's data (export --format json, plus attempts, budget, diffs)",
+        '  /api/events   the event log as Server-Sent Events; resumes after Last-Event-ID,',
+        '                or from ?since=<epoch ms|ISO date|event id>; ?type=a,b ?task=ID ?agent=ID',
+        '',
+        '--json prints {"url", "host", "port", "location"} once listening.',
+        'Exit status: 0 after Ctrl-C or SIGTERM, 1 when the port is in use, 2 for a bad --port or --host.',
+        'See docs/dashboard.md.',
+      ].join('\n'),
     )
     .action(async (_o, cmd: Command) => {
       const { serveCommand } = await import('./commands/serve.js');
