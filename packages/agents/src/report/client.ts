@@ -17,7 +17,7 @@ export const CLIENT_SCRIPT = String.raw`
   }
   function money(u) { return '$' + (u.costUsd || 0).toFixed(4) + (u.unpricedCalls ? ' (+' + u.unpricedCalls + ' unpriced)' : ''); }
   function secs(ms) { return ms >= 60000 ? (ms / 60000).toFixed(1) + ' min' : (ms / 1000).toFixed(1) + ' s'; }
-  function pct(v, max) { return Math.round(100 * v / max) + '% of ' + (max < 10 ? '$' + max : max.toLocaleString('en-US')); }
+  function pct(v, max, usd) { return Math.round(100 * v / max) + '% of ' + (usd ? '$' : '') + max.toLocaleString('en-US'); }
   function text(v) { return typeof v === 'string' ? v : JSON.stringify(v, null, 2); }
   function answerOf(v) { return v && typeof v === 'object' && typeof v.answer === 'string' ? v.answer : text(v); }
   var selected = null, view = null, drag = null;
@@ -35,7 +35,7 @@ export const CLIENT_SCRIPT = String.raw`
       ['Blocked', data.counts.blocked || 0], ['Wall time', secs(wall)], ['Model calls', data.usage.total.calls], ['Cost', money(data.usage.total)]];
     var b = data.budget;
     if (b && b.maxTokens) cards.push(['Token budget', pct(data.usage.total.inputTokens + data.usage.total.outputTokens, b.maxTokens)]);
-    if (b && b.maxUsd) cards.push(['Cost budget', pct(data.usage.total.costUsd, b.maxUsd)]);
+    if (b && b.maxUsd) cards.push(['Cost budget', pct(data.usage.total.costUsd, b.maxUsd, true)]);
     cards.forEach(function (c) { var d = el('div', { class: 'card' }); d.appendChild(el('div', { class: 'k' }, c[0])); d.appendChild(el('div', { class: 'v status-' + c[1] }, c[1])); box.appendChild(d); });
     if (data.run) box.appendChild(el('p', { class: 'reason' }, data.run.reason));
     var dependedOn = {}; data.tasks.forEach(function (t) { t.dependencies.forEach(function (d) { dependedOn[d] = true; }); });

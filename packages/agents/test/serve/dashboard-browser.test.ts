@@ -47,7 +47,7 @@ function codingResult(repo: string): Record<string, unknown> {
 async function seed(ws: string, repo: string): Promise<void> {
   const backend = FileBackend.open(ws, { watch: false });
   const queue = TaskQueue.open({ backend });
-  backend.events.append({ type: 'team.started', teamId: 'demo', agents: ['agent-0', 'agent-1', 'agent-2'], budget: { maxTokens: 3000 } });
+  backend.events.append({ type: 'team.started', teamId: 'demo', agents: ['agent-0', 'agent-1', 'agent-2'], budget: { maxTokens: 3000, maxUsd: 0.01 } });
   for (let i = 0; i < 12; i++) {
     await queue.add({ id: i === 5 ? 'code' : `t${i}`, description: `Step ${i} of the plan`, dependencies: i >= 4 ? [i - 4 === 5 ? 'code' : `t${i - 4}`] : [], maxAttempts: 1 });
   }
@@ -118,9 +118,12 @@ describe.skipIf(!CHROMIUM)('the live dashboard in a real browser', () => {
     // Agents and what each is doing now.
     await page.locator('#agents tr[data-agent="agent-1"] td.doing a').waitFor();
     expect(await page.textContent('#agents tr[data-agent="agent-1"]')).toContain('working');
-    // The budget as a line on the spend chart.
-    expect(await page.locator('#usage .budget-line').count()).toBe(1);
+    // The budget as lines on the spend charts: tokens (99% spent) and cost (reached: 11 calls at $0.001).
+    expect(await page.locator('#usage .budget-line').count()).toBe(2);
+    expect(await page.locator('#usage .budget-line.over').count()).toBe(1);
     expect(await page.textContent('#usage')).toContain('budget 3,000');
+    expect(await page.textContent('#usage')).toContain('budget $0.0100 (reached)');
+    expect(await page.textContent('#summary')).toContain('110% of $0.01');
 
     await page.click('.node[data-id="t9"]');
     expect(await page.textContent('#details')).toContain('tool exploded');
