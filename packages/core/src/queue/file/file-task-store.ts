@@ -225,6 +225,7 @@ export class FileTaskStore implements TaskStore {
       for (const { spec } of toCreate) {
         if (!this.workspace.io.publishExclusive(this.paths.spec(spec.id), JSON.stringify(spec))) {
           for (const file of published) this.workspace.io.remove(file);
+          for (const item of toCreate) this.read.uncacheSpec(item.spec.id);
           rollbackKeys();
           this.workspace.io.remove(intent);
           throw new DuplicateTaskError(spec.id);
@@ -248,6 +249,7 @@ export class FileTaskStore implements TaskStore {
         // Once placing began, the intent stays and recover() places the rest.
         if (!placing) {
           for (const file of published) safeUnlink(file);
+          for (const item of toCreate) this.read.uncacheSpec(item.spec.id);
           rollbackKeys();
           safeUnlink(intent);
         }
@@ -263,8 +265,9 @@ export class FileTaskStore implements TaskStore {
       if (inBatch.has(spec.id)) throw new DuplicateTaskError(spec.id);
       inBatch.set(spec.id, spec);
     }
+    // An id that is already taken is found when its task file is published
+    // (an exclusive link), which takes the whole batch back: no access(2) per task here.
     for (const spec of specs) {
-      if (this.read.exists(this.paths.spec(spec.id))) throw new DuplicateTaskError(spec.id);
       for (const dep of spec.dependencies) {
         if (dep === spec.id) throw new DependencyCycleError([spec.id, spec.id]);
         if (!inBatch.has(dep) && !this.read.exists(this.paths.spec(dep))) throw new UnknownDependencyError(spec.id, dep);
@@ -468,6 +471,8 @@ export class FileTaskStore implements TaskStore {
     // write that fails (a full disk) leaves the task ready and no empty or
     // torn claim behind: the claim file is removed and the error goes up.
     let content: ClaimFile;
+    let claimText: string;
+    let claimBytes: number;
     let spec: TaskSpec | null | typeof CORRUPT;
     let state: StateFile | null;
     let ino: number;
@@ -495,7 +500,8 @@ export class FileTaskStore implements TaskStore {
       };
       // The lease expiry is claimedAt + leaseMs from the content until the first
       // heartbeat moves the file's mtime past it (see reapSync).
-      writeFully(fd, JSON.stringify(content));
+      claimText = JSON.stringify(content);
+      claimBytes = writeFully(fd, claimText);
       if (this.workspace.durable) fs.fsyncSync(fd);
       ino = fs.fstatSync(fd).ino;
     } catch (err) {
@@ -516,7 +522,7 @@ export class FileTaskStore implements TaskStore {
     this.workspace.io.dirChanged(this.paths.d.claims);
     const { token, attempt, leaseMs } = content;
     const leaseUntil = now + leaseMs;
-    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil, text: JSON.stringify(content) });
+    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil, text: claimText, bytes: claimBytes });
     try {
       this.workspace.events.append({ type: 'task.claimed', taskId: id, agentId: request.agentId, attempt, leaseUntil });
     } catch (err) {
@@ -675,8 +681,12 @@ export class FileTaskStore implements TaskStore {
       this.workspace.io.writeAtomic(target, text);
       return;
     }
-    const bytes = writeFully(claim.fd, text, 0);
-    fs.ftruncateSync(claim.fd, bytes);
+    // A record shorter than the claim it overwrites is padded with spaces (JSON
+    // allows trailing white space), which saves the ftruncate(2).
+    const data = Buffer.from(text, 'utf8');
+    const pad = (claim.bytes ?? Infinity) - data.length;
+    const bytes = writeFully(claim.fd, pad > 0 && pad <= 4096 ? Buffer.concat([data, Buffer.alloc(pad, 0x20)]) : data, 0);
+    if (bytes < (claim.bytes ?? Infinity)) fs.ftruncateSync(claim.fd, bytes);
     if (this.workspace.durable) fs.fsyncSync(claim.fd);
     fs.linkSync(transit, target);
     this.workspace.io.dirChanged(path.dirname(target));
@@ -707,6 +717,7 @@ export class FileTaskStore implements TaskStore {
       try {
         const bytes = writeFully(claim.fd, claim.text, 0);
         fs.ftruncateSync(claim.fd, bytes);
+        claim.bytes = bytes;
       } catch {
         // Still full: the claim goes back with what it holds; its mtime (our heartbeat) keeps the lease,
         // and our next commit rewrites it whole.

@@ -57,6 +57,8 @@ export interface HeldClaim {
   leaseUntil: number;
   /** The claim file's content as written (put back if a commit fails). */
   text?: string;
+  /** The claim file's size in bytes. */
+  bytes?: number;
 }
 
 /** A file that was there but failed to parse (and was quarantined). */
