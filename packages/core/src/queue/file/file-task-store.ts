@@ -402,15 +402,23 @@ export class FileTaskStore implements TaskStore {
     return this.guard('claiming a task', () => this.claimSync(request));
   }
 
+  /** The lanes a filter accepts, kept while the lane list and the filter stay the same (a worker asks with one filter). */
+  private accepted: { lanes: string[]; key: string; result: string[] } | null = null;
+
   private acceptedLanes(filter: ClaimRequest, now: number): string[] {
+    const known = this.index.knownLanes(now);
+    const acceptUnrequired = filter.acceptUnrequired ?? true;
+    const key = `${filter.types?.join('\0') ?? '*'}\n${filter.capabilities?.join('\0') ?? ''}\n${acceptUnrequired}`;
+    if (this.accepted?.lanes === known && this.accepted.key === key) return this.accepted.result;
     const types = filter.types ? new Set(filter.types) : null;
     const caps = new Set(filter.capabilities ?? []);
-    const acceptUnrequired = filter.acceptUnrequired ?? true;
-    return this.index.knownLanes(now).filter((lane) => {
+    const result = known.filter((lane) => {
       const { type, requires } = parseLane(lane);
       if (types && !types.has(type)) return false;
       return requires === null ? acceptUnrequired : caps.has(requires);
     });
+    this.accepted = { lanes: known, key, result };
+    return result;
   }
 
   private claimSync(request: ClaimRequest & { leaseMs: number }): ClaimGrant | null {
