@@ -1,4 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DuplicateTaskError } from '../src/index.js';
 import { describeTaskStoreConformance } from './conformance/task-store-suite.js';
 import { fileHarness } from './helpers/file-harness.js';
 
 describeTaskStoreConformance('file', (options) => fileHarness(options));
+
+// What the file backend does to save system calls, pinned where it could go wrong.
+describe('file backend: fewer system calls, same records', () => {
+  it('a result record shorter than the claim it overwrites is whole JSON, with nothing of the claim left', async () => {
+    const h = await fileHarness();
+    try {
+      // A long agent id makes the claim longer than the result record that replaces it.
+      const agentId = `agent-${'x'.repeat(120)}`;
+      const short = await h.queue.add({ description: 'short result', id: 'short' });
+      const long = await h.queue.add({ description: 'long result', id: 'long' });
+      for (const [task, result] of [[short, 1], [long, 'r'.repeat(2000)]] as const) {
+        const claim = await h.queue.claim({ agentId });
+        expect(claim?.task.id).toBe(task.id);
+        await claim!.complete(result);
+        const text = fs.readFileSync(path.join(h.dir, 'results', `${task.id}.json`), 'utf8');
+        const record = JSON.parse(text) as Record<string, unknown>;
+        expect(record).toMatchObject({ status: 'completed', result, owner: agentId });
+        expect(record).not.toHaveProperty('token');
+        expect(text.trimEnd()).toBe(JSON.stringify(record));
+        expect((await h.queue.get(task.id))?.result).toEqual(result);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a completer that dies after its record is in place, before it settles the dependents: recover promotes them', async () => {
+    const h = await fileHarness();
+    try {
+      await h.queue.add({ description: 'first', id: 'a' });
+      await h.queue.add({ description: 'after a', id: 'b', dependencies: ['a'] });
+      const claim = await h.queue.claim({ agentId: 'w1' });
+      await claim!.complete('done');
+      // The state such a crash leaves: a's record in results/, b still waiting, no transit/ entry.
+      const lane = path.join(h.dir, 'ready', 'task');
+      const [marker] = fs.readdirSync(lane);
+      fs.renameSync(path.join(lane, marker!), path.join(h.dir, 'waiting', 'b'));
+      expect(fs.readdirSync(path.join(h.dir, 'transit'))).toEqual([]);
+      expect((await h.queue.get('b'))?.status).toBe('pending');
+      expect(await h.queue.claim({ agentId: 'w1' })).toBeNull();
+
+      const report = await h.queue.recover();
+      expect(report.repaired).toContain('b');
+      expect((await h.queue.get('b'))?.status).toBe('ready');
+      const next = await h.queue.claim({ agentId: 'w1' });
+      expect(next?.task.id).toBe('b');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a batch with an id already taken leaves no task file, key or intent of the batch behind', async () => {
+    const h = await fileHarness();
+    try {
+      await h.queue.add({ description: 'first', id: 'taken' });
+      const before = await h.snapshot();
+      await expect(
+        h.queue.addMany([
+          { description: 'new one', id: 'fresh', idempotencyKey: 'k-fresh' },
+          { description: 'clash', id: 'taken' },
+        ]),
+      ).rejects.toBeInstanceOf(DuplicateTaskError);
+      expect(await h.snapshot()).toBe(before);
+      expect(await h.queue.get('fresh')).toBeNull();
+      // The id and the key are free again.
+      const added = await h.queue.add({ description: 'new one', id: 'fresh', idempotencyKey: 'k-fresh' });
+      expect(added.id).toBe('fresh');
+    } finally {
+      await h.close();
+    }
+  });
+});

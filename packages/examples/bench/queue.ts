@@ -1,5 +1,6 @@
 /**
  * pnpm bench:queue [--dir DIR] [--json] [--sizes 1000,10000,100000] [--procs 1,2,4] [--quick]
+ *                   [--durable-sizes LIST] [--skip-memory] [--syscalls]
  * pnpm bench:queue --backend redis://HOST:PORT [--json] [--sizes ...] [--procs ...] [--quick]
  *
  * End-to-end throughput of the file-backed task queue (add, claim, complete;
@@ -13,7 +14,7 @@
  * in the same run on the same server, a plain BullMQ queue with no-op jobs
  * (one worker, concurrency 1 and 8) is the peer: the headline is the ratio to it.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     procs: { type: 'string', default: '1,2,4' },
     'durable-sizes': { type: 'string', default: '1000,10000' },
     quick: { type: 'boolean', default: false },
+    'skip-memory': { type: 'boolean', default: false },
+    syscalls: { type: 'boolean', default: false },
     backend: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -40,8 +43,10 @@ if (values.help) {
   --json               print one JSON object as the last line
   --sizes LIST         task counts for default mode (default 1000,10000,100000)
   --procs LIST         process counts (default 1,2,4)
-  --durable-sizes LIST task counts for durable mode (default 1000,10000)
+  --durable-sizes LIST task counts for durable mode (default 1000,10000; "" for none)
   --quick              1000 and 10000 tasks only, one repetition
+  --skip-memory        leave out the worker-memory run (a 100k-task fill and two drains)
+  --syscalls           also count system calls per task (strace -f -c) of an add, a drain and the floor
   --backend URL        run on the Redis backend at URL (redis://HOST:PORT), with BullMQ on the same server as the peer`);
   process.exit(0);
 }
@@ -57,7 +62,7 @@ const base = path.resolve(values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'a
 fs.mkdirSync(base, { recursive: true });
 const sizes = (values.quick ? '1000,10000' : values.sizes).split(',').map(Number);
 const procs = values.procs.split(',').map(Number);
-const durableSizes = (values.quick ? '1000' : values['durable-sizes']).split(',').map(Number);
+const durableSizes = (values.quick ? '1000' : values['durable-sizes']).split(',').filter(Boolean).map(Number);
 const log = (line: string) => {
   if (!values.json) console.log(line);
   else process.stderr.write(`${line}\n`);
@@ -171,25 +176,62 @@ log('');
 // workspace another process filled, once with V8's default heap sizing and once
 // as `agent-team worker` runs (--optimize-for-size).
 const memTasks = values.quick ? 10_000 : Math.max(...sizes);
-const memDir = path.join(base, 'memory');
-fs.rmSync(memDir, { recursive: true, force: true });
-await runWorker(['--fill', memDir, String(memTasks)]);
-const fresh = path.join(base, 'memory-copy');
-const drainWith = async (lean: boolean) => {
+type MemoryRun = { done: number; maxRssMb: number; heapAfterGcMb: number };
+let memDefault: MemoryRun | null = null;
+let memLean: MemoryRun | null = null;
+if (!values['skip-memory']) {
+  const memDir = path.join(base, 'memory');
+  fs.rmSync(memDir, { recursive: true, force: true });
+  await runWorker(['--fill', memDir, String(memTasks)]);
+  const fresh = path.join(base, 'memory-copy');
+  const drainWith = async (lean: boolean) => {
+    fs.rmSync(fresh, { recursive: true, force: true });
+    fs.cpSync(memDir, fresh, { recursive: true });
+    const out = JSON.parse(await runWorker(['--drain', fresh, ...(lean ? ['lean'] : [])], ['--expose-gc'])) as MemoryRun;
+    if (out.done !== memTasks) throw new Error(`the memory run drained ${out.done} of ${memTasks}`);
+    return out;
+  };
+  memDefault = await drainWith(false);
+  memLean = await drainWith(true);
+  fs.rmSync(memDir, { recursive: true, force: true });
   fs.rmSync(fresh, { recursive: true, force: true });
-  fs.cpSync(memDir, fresh, { recursive: true });
-  const out = JSON.parse(await runWorker(['--drain', fresh, ...(lean ? ['lean'] : [])], ['--expose-gc'])) as { done: number; maxRssMb: number; heapAfterGcMb: number };
-  if (out.done !== memTasks) throw new Error(`the memory run drained ${out.done} of ${memTasks}`);
-  return out;
-};
-const memDefault = await drainWith(false);
-const memLean = await drainWith(true);
-fs.rmSync(memDir, { recursive: true, force: true });
-fs.rmSync(fresh, { recursive: true, force: true });
-log(
-  `Worker memory, draining ${memTasks} tasks another process added: peak RSS ${memLean.maxRssMb.toFixed(0)} MB as \`agent-team worker\` runs (V8 --optimize-for-size), ${memDefault.maxRssMb.toFixed(0)} MB with V8's default heap sizing; live heap after GC ${memLean.heapAfterGcMb.toFixed(1)} MB`,
-);
-log('');
+  log(
+    `Worker memory, draining ${memTasks} tasks another process added: peak RSS ${memLean.maxRssMb.toFixed(0)} MB as \`agent-team worker\` runs (V8 --optimize-for-size), ${memDefault.maxRssMb.toFixed(0)} MB with V8's default heap sizing; live heap after GC ${memLean.heapAfterGcMb.toFixed(1)} MB`,
+  );
+  log('');
+}
+
+// System calls per task (file and folder calls only, every thread, start-up
+// subtracted): one process adds N tasks, another drains them, and the floor's
+// loop runs N times, each under strace -f -c.
+let syscalls: { tasks: number; add: number; drain: number; floor: number } | null = null;
+if (values.syscalls) {
+  const n = 10_000;
+  const dirFor = (name: string) => path.join(base, `syscalls-${name}`);
+  const count = (args: string[]) => {
+    const out = path.join(base, 'strace.txt');
+    execFileSync('strace', ['-f', '-c', '-o', out, process.execPath, WORKER, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const calls = countFsCalls(fs.readFileSync(out, 'utf8'));
+    fs.rmSync(out, { force: true });
+    return calls;
+  };
+  try {
+    const fill = (tasks: number) => count(['--fill', dirFor(`ws${tasks}`), String(tasks)]);
+    const drain = (tasks: number) => count(['--drain', dirFor(`ws${tasks}`)]);
+    const raw = (tasks: number) => count(['--raw', dirFor(`raw${tasks}`), '0', String(tasks), '0']);
+    const add = (fill(n) - fill(0)) / n;
+    const drained = (drain(n) - drain(0)) / n;
+    const floor = (raw(n) - raw(0)) / n;
+    syscalls = { tasks: n, add, drain: drained, floor };
+    log(`System calls per task (strace -f -c, file and folder calls, ${n} tasks, start-up subtracted): add ${add.toFixed(1)}, claim + complete ${drained.toFixed(1)}; the floor's loop ${floor.toFixed(1)}`);
+    log('');
+  } catch (err) {
+    log(`System calls: not counted (${(err as Error).message.split('\n')[0]}; is strace installed?)`);
+    log('');
+  } finally {
+    for (const name of ['ws0', `ws${n}`, 'raw0', `raw${n}`]) fs.rmSync(dirFor(name), { recursive: true, force: true });
+  }
+}
 
 const find = (mode: string, p: number, tasks: number) => rows.find((r) => r.mode === mode && r.processes === p && r.tasks === tasks);
 const maxP = Math.max(...procs);
@@ -208,10 +250,11 @@ const summary = {
   rawFloorTasksPerSec4p: raw[maxP]?.tasksPerSec ?? null,
   rawExclCreateUs: raw[1]?.exclUs ?? null,
   rawTempRenameUs: raw[1]?.renameUs ?? null,
-  workerMaxRssMb: memLean.maxRssMb,
-  workerMaxRssMbDefaultV8: memDefault.maxRssMb,
-  workerHeapAfterGcMb: memLean.heapAfterGcMb,
-  workerMemoryTasks: memTasks,
+  workerMaxRssMb: memLean?.maxRssMb ?? null,
+  workerMaxRssMbDefaultV8: memDefault?.maxRssMb ?? null,
+  workerHeapAfterGcMb: memLean?.heapAfterGcMb ?? null,
+  workerMemoryTasks: memLean ? memTasks : null,
+  syscallsPerTask: syscalls,
   targets: { tasksPerSec4p: 5000, durableTasksPerSec4p: 1000, scale100kOver1k: 0.8, workerMaxRssMb: 100 },
   rows,
 };
@@ -222,12 +265,33 @@ printTable(log, [
   ['100k over 1k throughput', fmt(summary.scale100kOver1k, 2), '>= 0.8'],
   [`share of the raw floor (${maxP} processes)`, fmt(summary.fsLimitRatio, 2), '(ratio)'],
   [`worker max RSS, ${memTasks} tasks (MB)`, `${fmt(summary.workerMaxRssMb, 0)} (default V8: ${fmt(summary.workerMaxRssMbDefaultV8, 0)})`, '< 100'],
+  ...(syscalls
+    ? [['system calls per task: add, claim + complete', `${syscalls.add.toFixed(1)} + ${syscalls.drain.toFixed(1)} (floor ${syscalls.floor.toFixed(1)})`, '(count)']]
+    : []),
 ]);
 if (values.json) console.log(JSON.stringify(summary));
 if (!values.dir) fs.rmSync(base, { recursive: true, force: true });
 
 function fmt(value: number | null, digits = 0): string {
   return value === null ? 'n/a' : value.toFixed(digits);
+}
+
+/** File and folder system calls in a `strace -c` summary (threads' futex, memory and event-loop calls left out). */
+function countFsCalls(summary: string): number {
+  const fsCalls = new Set([
+    'open', 'openat', 'close', 'read', 'pread64', 'write', 'pwrite64', 'writev', 'access', 'faccessat', 'faccessat2',
+    'stat', 'lstat', 'fstat', 'newfstatat', 'statx', 'unlink', 'unlinkat', 'link', 'linkat', 'rename', 'renameat',
+    'renameat2', 'ftruncate', 'truncate', 'fsync', 'fdatasync', 'getdents64', 'mkdir', 'mkdirat', 'utimensat', 'futimesat',
+  ]);
+  let total = 0;
+  for (const line of summary.split('\n')) {
+    const cells = line.trim().split(/\s+/);
+    const name = cells[cells.length - 1] ?? '';
+    if (!fsCalls.has(name)) continue;
+    // % time, seconds, usecs/call, calls, [errors], syscall
+    total += Number(cells[3]);
+  }
+  return total;
 }
 
 /**

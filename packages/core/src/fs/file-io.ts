@@ -5,6 +5,26 @@ import { StorageError, errnoCode } from '../errors.js';
 
 const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
 
+/** Reused by {@link FileIO.readText}: most workspace files fit, so a read is one read(2) into it. */
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/** The rest of a regular file larger than {@link readBuffer}, after the first buffer's worth was read. */
+function readRest(fd: number, size: number): string {
+  let buf = Buffer.allocUnsafe(Math.max(size + 1, readBuffer.length * 2));
+  readBuffer.copy(buf, 0, 0, readBuffer.length);
+  let got = readBuffer.length;
+  for (;;) {
+    if (got === buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, got);
+      buf = bigger;
+    }
+    const n = fs.readSync(fd, buf, got, buf.length - got, null);
+    if (n === 0) return buf.toString('utf8', 0, got);
+    got += n;
+  }
+}
+
 /**
  * Something other than a readable regular file where the workspace expects
  * one: a folder, a symlink, a FIFO, a socket or a device someone put there,
@@ -198,12 +218,19 @@ export class FileIO {
   /**
    * The file's text, or null when it does not exist. Anything but a readable
    * regular file throws {@link ForeignEntryError}: the open neither follows a
-   * symlink nor waits on a FIFO, and costs what readFileSync costs.
+   * symlink nor waits on a FIFO.
+   *
+   * Three system calls for a file that is there (open, one read, close): the
+   * read goes into a reused buffer, and only an empty read or one that fills
+   * the buffer asks fstat what the entry is (an empty file, a FIFO with no
+   * writer or a device reads that way). Unless the caller expects the file to
+   * be there (`expect: 'present'`), access(2) checks first: for a file that is
+   * often missing it is far cheaper than the ENOENT error of a failed open.
    */
-  readText(target: string): string | null {
+  readText(target: string, expect: 'present' | 'absent' = 'absent'): string | null {
     // existsSync does not throw: far cheaper than building an ENOENT error for the common miss.
     // (A dangling symlink reads as missing here; recover's scan quarantines it.)
-    if (!fs.existsSync(target)) return null;
+    if (expect === 'absent' && !fs.existsSync(target)) return null;
     let fd: number;
     try {
       fd = fs.openSync(target, READ_FLAGS);
@@ -212,16 +239,22 @@ export class FileIO {
       if (code === 'ENOENT') return null;
       if (code === 'ELOOP') throw new ForeignEntryError(target, 'a symlink');
       if (code === 'EACCES' || code === 'EPERM') throw new ForeignEntryError(target, 'unreadable');
+      // ENXIO: a socket (or a FIFO opened for writing elsewhere); nothing to read there.
+      if (code === 'ENXIO') throw new ForeignEntryError(target, 'a socket');
       throw err;
     }
     try {
+      const n = fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
+      if (n > 0 && n < readBuffer.length) return readBuffer.toString('utf8', 0, n);
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new ForeignEntryError(target, describeEntry(st));
-      return fs.readFileSync(fd, 'utf8');
+      if (n === 0) return '';
+      return readRest(fd, st.size);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EISDIR') throw new ForeignEntryError(target, 'a folder');
       if (code === 'EACCES' || code === 'EPERM' || code === 'EIO') throw new ForeignEntryError(target, 'unreadable');
+      if (code === 'EAGAIN') throw new ForeignEntryError(target, 'a FIFO');
       throw err;
     } finally {
       fs.closeSync(fd);

@@ -414,7 +414,8 @@ export class Claim {
   readonly agentId: string;
   readonly leaseMs: number;
   leaseUntil: number;
-  private readonly controller = new AbortController();
+  /** Made on first use: most claims finish without anyone asking for their signal. */
+  private controller: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<unknown> | null = null;
 
@@ -435,7 +436,7 @@ export class Claim {
 
   /** Aborts (with the {@link LeaseLostError}) when the lease is lost. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return (this.controller ??= new AbortController()).signal;
   }
 
   startHeartbeat(intervalMs = Math.max(5, Math.floor(this.leaseMs / 3))): void {
@@ -446,7 +447,7 @@ export class Claim {
         .catch((err: unknown) => {
           if (err instanceof LeaseLostError) {
             this.stopHeartbeat();
-            this.controller.abort(err);
+            (this.controller ??= new AbortController()).abort(err);
           }
         })
         .finally(() => {

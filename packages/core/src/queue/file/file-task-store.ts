@@ -225,6 +225,7 @@ export class FileTaskStore implements TaskStore {
       for (const { spec } of toCreate) {
         if (!this.workspace.io.publishExclusive(this.paths.spec(spec.id), JSON.stringify(spec))) {
           for (const file of published) this.workspace.io.remove(file);
+          for (const item of toCreate) this.read.uncacheSpec(item.spec.id);
           rollbackKeys();
           this.workspace.io.remove(intent);
           throw new DuplicateTaskError(spec.id);
@@ -248,6 +249,7 @@ export class FileTaskStore implements TaskStore {
         // Once placing began, the intent stays and recover() places the rest.
         if (!placing) {
           for (const file of published) safeUnlink(file);
+          for (const item of toCreate) this.read.uncacheSpec(item.spec.id);
           rollbackKeys();
           safeUnlink(intent);
         }
@@ -263,8 +265,9 @@ export class FileTaskStore implements TaskStore {
       if (inBatch.has(spec.id)) throw new DuplicateTaskError(spec.id);
       inBatch.set(spec.id, spec);
     }
+    // An id that is already taken is found when its task file is published
+    // (an exclusive link), which takes the whole batch back: no access(2) per task here.
     for (const spec of specs) {
-      if (this.read.exists(this.paths.spec(spec.id))) throw new DuplicateTaskError(spec.id);
       for (const dep of spec.dependencies) {
         if (dep === spec.id) throw new DependencyCycleError([spec.id, spec.id]);
         if (!inBatch.has(dep) && !this.read.exists(this.paths.spec(dep))) throw new UnknownDependencyError(spec.id, dep);
@@ -399,15 +402,23 @@ export class FileTaskStore implements TaskStore {
     return this.guard('claiming a task', () => this.claimSync(request));
   }
 
+  /** The lanes a filter accepts, kept while the lane list and the filter stay the same (a worker asks with one filter). */
+  private accepted: { lanes: string[]; key: string; result: string[] } | null = null;
+
   private acceptedLanes(filter: ClaimRequest, now: number): string[] {
+    const known = this.index.knownLanes(now);
+    const acceptUnrequired = filter.acceptUnrequired ?? true;
+    const key = `${filter.types?.join('\0') ?? '*'}\n${filter.capabilities?.join('\0') ?? ''}\n${acceptUnrequired}`;
+    if (this.accepted?.lanes === known && this.accepted.key === key) return this.accepted.result;
     const types = filter.types ? new Set(filter.types) : null;
     const caps = new Set(filter.capabilities ?? []);
-    const acceptUnrequired = filter.acceptUnrequired ?? true;
-    return this.index.knownLanes(now).filter((lane) => {
+    const result = known.filter((lane) => {
       const { type, requires } = parseLane(lane);
       if (types && !types.has(type)) return false;
       return requires === null ? acceptUnrequired : caps.has(requires);
     });
+    this.accepted = { lanes: known, key, result };
+    return result;
   }
 
   private claimSync(request: ClaimRequest & { leaseMs: number }): ClaimGrant | null {
@@ -468,6 +479,8 @@ export class FileTaskStore implements TaskStore {
     // write that fails (a full disk) leaves the task ready and no empty or
     // torn claim behind: the claim file is removed and the error goes up.
     let content: ClaimFile;
+    let claimText: string;
+    let claimBytes: number;
     let spec: TaskSpec | null | typeof CORRUPT;
     let state: StateFile | null;
     let ino: number;
@@ -495,7 +508,8 @@ export class FileTaskStore implements TaskStore {
       };
       // The lease expiry is claimedAt + leaseMs from the content until the first
       // heartbeat moves the file's mtime past it (see reapSync).
-      writeFully(fd, JSON.stringify(content));
+      claimText = JSON.stringify(content);
+      claimBytes = writeFully(fd, claimText);
       if (this.workspace.durable) fs.fsyncSync(fd);
       ino = fs.fstatSync(fd).ino;
     } catch (err) {
@@ -516,7 +530,7 @@ export class FileTaskStore implements TaskStore {
     this.workspace.io.dirChanged(this.paths.d.claims);
     const { token, attempt, leaseMs } = content;
     const leaseUntil = now + leaseMs;
-    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil, text: JSON.stringify(content) });
+    this.held.set(token, { taskId: id, token, agentId: request.agentId, fd, ino, attempt, spec, state, leaseUntil, text: claimText, bytes: claimBytes });
     try {
       this.workspace.events.append({ type: 'task.claimed', taskId: id, agentId: request.agentId, attempt, leaseUntil });
     } catch (err) {
@@ -666,20 +680,46 @@ export class FileTaskStore implements TaskStore {
 
   /**
    * Puts a final record in place. With our own claim's descriptor the record
-   * is written into the claim file we just moved to transit/ and linked into
-   * place (the link is the atomic commit); the transit entry stays until the
-   * dependents are settled, so recover() can finish the job after a crash.
+   * is written into the claim file we just moved to transit/ and renamed into
+   * place (the rename is the atomic commit, and takes the transit entry with
+   * it: returns true). Otherwise the record is written atomically and the
+   * transit entry stays for the caller to remove (false). A crash after the
+   * commit and before the dependents are settled leaves them waiting on a
+   * final dependency; `recover()` re-evaluates every waiting task, so they
+   * are promoted then (contract in docs/architecture.md, "Transitions").
    */
-  private publishFinal(claim: HeldClaim, transit: string, target: string, text: string): void {
+  private publishFinal(claim: HeldClaim, transit: string, target: string, text: string): boolean {
     if (claim.fd < 0) {
       this.workspace.io.writeAtomic(target, text);
-      return;
+      return false;
     }
-    const bytes = writeFully(claim.fd, text, 0);
-    fs.ftruncateSync(claim.fd, bytes);
+    // A record shorter than the claim it overwrites is padded with spaces (JSON
+    // allows trailing white space), which saves the ftruncate(2).
+    const data = Buffer.from(text, 'utf8');
+    const pad = (claim.bytes ?? Infinity) - data.length;
+    const bytes = writeFully(claim.fd, pad > 0 && pad <= 4096 ? Buffer.concat([data, Buffer.alloc(pad, 0x20)]) : data, 0);
+    if (bytes < (claim.bytes ?? Infinity)) fs.ftruncateSync(claim.fd, bytes);
     if (this.workspace.durable) fs.fsyncSync(claim.fd);
-    fs.linkSync(transit, target);
+    // Nothing can be at the target while we hold the claim (a task reaches a
+    // final folder only through its claim or its marker, both ours now).
+    try {
+      fs.renameSync(transit, target);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EXDEV') {
+        // The target folder is another mount (a read-only bind mount, say): rename(2) says
+        // only EXDEV, link(2) says what is wrong with it (EROFS) or commits the record the old way.
+        fs.linkSync(transit, target);
+        this.workspace.io.dirChanged(path.dirname(target));
+        return false;
+      }
+      if (code !== 'ENOENT' || fs.existsSync(path.dirname(target))) throw err;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.renameSync(transit, target);
+    }
+    this.workspace.io.dirChanged(path.dirname(transit));
     this.workspace.io.dirChanged(path.dirname(target));
+    return true;
   }
 
   /**
@@ -707,6 +747,7 @@ export class FileTaskStore implements TaskStore {
       try {
         const bytes = writeFully(claim.fd, claim.text, 0);
         fs.ftruncateSync(claim.fd, bytes);
+        claim.bytes = bytes;
       } catch {
         // Still full: the claim goes back with what it holds; its mtime (our heartbeat) keeps the lease,
         // and our next commit rewrites it whole.
@@ -789,7 +830,7 @@ export class FileTaskStore implements TaskStore {
         budgetStart: state?.budgetStart ?? 0,
         ...(state?.extraDependencies ? { extraDependencies: state.extraDependencies } : {}),
       };
-      this.publishFinal(claim, transit, this.paths.final(status, id), JSON.stringify(record));
+      const moved = this.publishFinal(claim, transit, this.paths.final(status, id), JSON.stringify(record));
       if (state) this.workspace.io.remove(this.paths.state(id));
       this.dropHeld(claim);
       const events: EventInput[] = [
@@ -801,7 +842,7 @@ export class FileTaskStore implements TaskStore {
         },
       ];
       if (!options.review) this.settleDependents(id, events);
-      this.workspace.io.remove(transit);
+      if (!moved) this.workspace.io.remove(transit);
       this.workspace.events.appendMany(events);
       if (events.length > 1) this.workspace.notifier.ring('tasks');
       return recordFromFinal(claim.spec, record);
@@ -1267,6 +1308,7 @@ export class FileTaskStore implements TaskStore {
     this.guard('repairing interrupted transitions', () => {
       this.repair.repairTransit(report);
       this.repair.placeStranded(report);
+      this.repair.settleWaiting(report);
     });
     if (report.repaired.length > 0) this.workspace.notifier.ring('tasks');
     return {

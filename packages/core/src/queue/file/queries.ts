@@ -51,10 +51,10 @@ export class FileTaskQueries {
    * shape, or not a readable file at all (a folder, symlink or FIFO put
    * there) is moved to quarantine/ with the reason and reads as CORRUPT.
    */
-  readJson<T>(file: string, what: string, shape?: ShapeCheck): Read<T> {
+  readJson<T>(file: string, what: string, shape?: ShapeCheck, expect: 'present' | 'absent' = 'absent'): Read<T> {
     let text: string | null;
     try {
-      text = this.workspace.io.readText(file);
+      text = this.workspace.io.readText(file, expect);
     } catch (err) {
       if (!(err instanceof ForeignEntryError)) throw err;
       this.workspace.quarantine(file, err.kind === 'unreadable' ? `${what} is not readable by this process` : `${what} is ${err.kind}, not a file`);
@@ -85,7 +85,7 @@ export class FileTaskQueries {
   readSpec(id: string, options: { cache?: boolean } = {}): Read<TaskSpec> {
     const cached = this.specCache.get(id);
     if (cached) return cached;
-    const spec = this.readJson<TaskSpec>(this.paths.spec(id), `task file of "${id}"`, specShape(id));
+    const spec = this.readJson<TaskSpec>(this.paths.spec(id), `task file of "${id}"`, specShape(id), 'present');
     if (spec && spec !== CORRUPT && options.cache !== false) this.cacheSpec(spec);
     return spec;
   }
@@ -97,6 +97,11 @@ export class FileTaskQueries {
   cacheSpec(spec: TaskSpec): void {
     if (this.specCache.size >= 256) this.specCache.clear();
     this.specCache.set(spec.id, spec);
+  }
+
+  /** Forgets a spec (a batch whose add was taken back). */
+  uncacheSpec(id: string): void {
+    this.specCache.delete(id);
   }
 
   readState(id: string): StateFile | null {

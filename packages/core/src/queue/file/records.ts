@@ -57,6 +57,8 @@ export interface HeldClaim {
   leaseUntil: number;
   /** The claim file's content as written (put back if a commit fails). */
   text?: string;
+  /** The claim file's size in bytes. */
+  bytes?: number;
 }
 
 /** A file that was there but failed to parse (and was quarantined). */
@@ -168,8 +170,12 @@ const got = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null'
 /** What is wrong with a record's shape; null when it has the fields the store relies on. */
 export type ShapeCheck = (value: unknown) => string | null;
 
-function firstProblem(checks: Array<[boolean, string]>): string | null {
-  for (const [ok, problem] of checks) if (!ok) return problem;
+/**
+ * The first check that fails, as its message. Messages are built only for a
+ * failing check: every task file read on the claim path goes through here.
+ */
+function firstProblem(checks: ReadonlyArray<readonly [boolean, string | (() => string)]>): string | null {
+  for (const [ok, problem] of checks) if (!ok) return typeof problem === 'string' ? problem : problem();
   return null;
 }
 
@@ -182,7 +188,7 @@ export function specShape(id: string): ShapeCheck {
   return (v) => {
     if (!isObj(v)) return `a task file must be an object, got ${got(v)}`;
     return firstProblem([
-      [v.id === id, `its id is ${JSON.stringify(v.id)}, not "${id}" (a task file copied over another, or a stray file)`],
+      [v.id === id, () => `its id is ${JSON.stringify(v.id)}, not "${id}" (a task file copied over another, or a stray file)`],
       [isStr(v.description), 'description is not a string'],
       [isStr(v.type), 'type is not a string'],
       [isNum(v.priority), 'priority is not a number'],
@@ -217,7 +223,7 @@ export function finalShape(status: FinalStatus): ShapeCheck {
     if (!isObj(v)) return `a ${status} record must be an object, got ${got(v)}`;
     return (
       firstProblem([
-        [v.status === status, `its status is ${JSON.stringify(v.status)}, not "${status}"`],
+        [v.status === status, () => `its status is ${JSON.stringify(v.status)}, not "${status}"`],
         [isInt(v.attempt, 1), 'attempt is not a positive integer'],
         [v.owner === null || isStr(v.owner), 'owner is not a string or null'],
         [isStrArray(v.feedback), 'feedback is not a list of strings'],
