@@ -33,31 +33,6 @@ describe('file backend: fewer system calls, same records', () => {
     }
   });
 
-  it('a completer that dies after its record is in place, before it settles the dependents: recover promotes them', async () => {
-    const h = await fileHarness();
-    try {
-      await h.queue.add({ description: 'first', id: 'a' });
-      await h.queue.add({ description: 'after a', id: 'b', dependencies: ['a'] });
-      const claim = await h.queue.claim({ agentId: 'w1' });
-      await claim!.complete('done');
-      // The state such a crash leaves: a's record in results/, b still waiting, no transit/ entry.
-      const lane = path.join(h.dir, 'ready', 'task');
-      const [marker] = fs.readdirSync(lane);
-      fs.renameSync(path.join(lane, marker!), path.join(h.dir, 'waiting', 'b'));
-      expect(fs.readdirSync(path.join(h.dir, 'transit'))).toEqual([]);
-      expect((await h.queue.get('b'))?.status).toBe('pending');
-      expect(await h.queue.claim({ agentId: 'w1' })).toBeNull();
-
-      const report = await h.queue.recover();
-      expect(report.repaired).toContain('b');
-      expect((await h.queue.get('b'))?.status).toBe('ready');
-      const next = await h.queue.claim({ agentId: 'w1' });
-      expect(next?.task.id).toBe('b');
-    } finally {
-      await h.close();
-    }
-  });
-
   it('claimMany claims the best ready tasks in one pass, each with its own claim file, and writes their events at once', async () => {
     const dir = tempDir('claim-many-');
     const ws = Workspace.open(dir, { watch: false });
