@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DuplicateTaskError } from '../src/index.js';
+import { DuplicateTaskError, FileTaskStore, TaskQueue, Workspace } from '../src/index.js';
+import { tempDir } from './helpers/processes.js';
 import { describeTaskStoreConformance } from './conformance/task-store-suite.js';
 import { fileHarness } from './helpers/file-harness.js';
 
@@ -32,28 +33,38 @@ describe('file backend: fewer system calls, same records', () => {
     }
   });
 
-  it('a completer that dies after its record is in place, before it settles the dependents: recover promotes them', async () => {
-    const h = await fileHarness();
+  it('claimMany claims the best ready tasks in one pass, each with its own claim file, and writes their events at once', async () => {
+    const dir = tempDir('claim-many-');
+    const ws = Workspace.open(dir, { watch: false });
+    const queue = TaskQueue.open({ workspace: ws, autoHeartbeat: false });
+    const store = new FileTaskStore(ws);
     try {
-      await h.queue.add({ description: 'first', id: 'a' });
-      await h.queue.add({ description: 'after a', id: 'b', dependencies: ['a'] });
-      const claim = await h.queue.claim({ agentId: 'w1' });
-      await claim!.complete('done');
-      // The state such a crash leaves: a's record in results/, b still waiting, no transit/ entry.
-      const lane = path.join(h.dir, 'ready', 'task');
-      const [marker] = fs.readdirSync(lane);
-      fs.renameSync(path.join(lane, marker!), path.join(h.dir, 'waiting', 'b'));
-      expect(fs.readdirSync(path.join(h.dir, 'transit'))).toEqual([]);
-      expect((await h.queue.get('b'))?.status).toBe('pending');
-      expect(await h.queue.claim({ agentId: 'w1' })).toBeNull();
-
-      const report = await h.queue.recover();
-      expect(report.repaired).toContain('b');
-      expect((await h.queue.get('b'))?.status).toBe('ready');
-      const next = await h.queue.claim({ agentId: 'w1' });
-      expect(next?.task.id).toBe('b');
+      await queue.addMany([
+        { description: 'low', id: 'low', priority: 0 },
+        { description: 'high', id: 'high', priority: 5 },
+        { description: 'mid 1', id: 'mid1', priority: 2 },
+        { description: 'mid 2', id: 'mid2', priority: 2 },
+        { description: 'other type', id: 'other', type: 'review' },
+      ]);
+      const first = await store.claimMany({ agentId: 'w1', leaseMs: 60_000, types: ['task'] }, 3);
+      expect(first.map((g) => g.task.id)).toEqual(['high', 'mid1', 'mid2']);
+      for (const grant of first) {
+        const claim = JSON.parse(fs.readFileSync(path.join(dir, 'claims', grant.task.id), 'utf8')) as { token: string };
+        expect(claim.token).toBe(grant.ref.token);
+      }
+      const claimed = ws.events.read({ types: ['task.claimed'] }).map((e) => e.taskId);
+      expect(claimed).toEqual(['high', 'mid1', 'mid2']);
+      const rest = await store.claimMany({ agentId: 'w1', leaseMs: 60_000, types: ['task'] }, 10);
+      expect(rest.map((g) => g.task.id)).toEqual(['low']);
+      expect(await store.claimMany({ agentId: 'w1', leaseMs: 60_000, types: ['task'] }, 10)).toEqual([]);
+      // The grants are real claims: each completes, fenced by its token.
+      for (const grant of [...first, ...rest]) await store.complete(grant.ref, grant.task.id);
+      expect((await queue.counts()).completed).toBe(4);
     } finally {
-      await h.close();
+      await store.close();
+      await queue.close();
+      await ws.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -44,9 +44,9 @@ if (values.help) {
   --sizes LIST         task counts for default mode (default 1000,10000,100000)
   --procs LIST         process counts (default 1,2,4)
   --durable-sizes LIST task counts for durable mode (default 1000,10000; "" for none)
-  --quick              1000 and 10000 tasks only, one repetition
   --skip-memory        leave out the worker-memory run (a 100k-task fill and two drains)
   --syscalls           also count system calls per task (strace -f -c) of an add, a drain and the floor
+  --quick              1000 and 10000 tasks only, one repetition
   --backend URL        run on the Redis backend at URL (redis://HOST:PORT), with BullMQ on the same server as the peer`);
   process.exit(0);
 }

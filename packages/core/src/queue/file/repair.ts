@@ -136,24 +136,6 @@ export class TransitRepair {
   }
 
   /**
-   * Re-evaluates every waiting task. A completer renames its record into
-   * place and then settles the dependents; one that died in between leaves
-   * them waiting on a dependency that is already final, with no transit entry
-   * to say so. evaluate() is safe to run from several processes at once (the
-   * waiting marker moves only once), and a task whose dependencies are not
-   * all final stays where it is.
-   */
-  settleWaiting(report: ReapReport): void {
-    const events: EventInput[] = [];
-    for (const id of listDir(this.paths.d.waiting)) {
-      const spec = this.read.readSpec(id);
-      if (!spec || spec === CORRUPT) continue;
-      if (this.transitions.evaluate(spec, events) !== 'pending') report.repaired.push(id);
-    }
-    this.workspace.events.appendMany(events);
-  }
-
-  /**
    * Moves to quarantine/ what does not belong in the queue's folders: a
    * folder, symlink, FIFO or socket where a file should be (or a file where a
    * lane or dependents folder should be), and a waiting marker of a task that
