@@ -573,7 +573,7 @@ export class Agent {
     const access = this.repoAccess();
     const repo = this.runtime.repo;
     if (!access || !repo) return undefined;
-    const root = access === 'write' ? await repo.worktreeFor(task.id) : await repo.snapshotFor(this.id);
+    const root = access === 'write' ? await repo.worktreeFor(task.id, this.id) : await repo.snapshotFor(this.id);
     const codebase = new Codebase(root, { owner: this.id, allowWrite: access === 'write' });
     const tools = codebaseTools(codebase, { commands: repo.commands, env: repo.env });
     return { codebase, tools };
@@ -586,13 +586,13 @@ export class Agent {
    */
   private async finishInRepo(task: TaskRecord, result: unknown, signal: AbortSignal): Promise<unknown> {
     const repo = this.runtime.repo as TeamRepo;
-    const worktree = await repo.worktreeFor(task.id);
+    const worktree = await repo.worktreeFor(task.id, this.id);
     const info = await repo.commit(worktree, task.id, task.description, this.id);
     const summary = { summary: result, repo: info.repo, branch: info.branch, base: info.base, commit: info.commit ?? null, diffStat: info.diffStat };
     this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
     const review = task.metadata.review === true && task.type !== 'review';
     if (!info.commit) {
-      await repo.removeWorktree(task.id);
+      await repo.park(task.id, this.id);
       return summary; // nothing changed: nothing to merge
     }
     if (review) {
@@ -603,7 +603,7 @@ export class Agent {
     }
     const merged = await repo.merge(task.id, this.id, signal);
     if (!merged.merged) return new MergeRefused(merged);
-    await repo.removeWorktree(task.id);
+    await repo.park(task.id, this.id);
     this.runtime.emit({ type: 'git.merged', taskId: task.id, agentId: this.id, into: merged.into, commit: merged.commit });
     return { ...summary, merged: { commit: merged.commit, into: merged.into }, ...(merged.test ? { test: merged.test } : {}) };
   }

@@ -60,6 +60,8 @@ export type MergeOutcome =
 
 const MERGE_LOCK = 'merge-queue';
 const TAIL = 4000;
+/** Parked worktrees an agent keeps for its next tasks (one per task it runs at a time is enough). */
+const POOL_SIZE = 4;
 
 /**
  * A team's git repository: a worktree per task on a branch the team owns,
@@ -78,6 +80,8 @@ export class TeamRepo {
   readonly env: Readonly<Record<string, string>>;
   readonly worktrees: string;
   private readonly locks: ResourceLocks;
+  /** Worktrees this process parked ({@link park}); {@link close} removes those still parked. */
+  private readonly parked = new Set<string>();
 
   private constructor(
     readonly teamId: string,
@@ -169,19 +173,27 @@ export class TeamRepo {
 
   /**
    * The task's worktree, on its branch: reused when a killed worker left it
-   * (its uncommitted edits included), rebuilt when it is broken, created from
-   * `mergeInto` as it is now (so the task sees its dependencies' merged work)
-   * when the branch does not exist yet.
+   * (its uncommitted edits included), rebuilt when it is broken, else made
+   * from `mergeInto` as it is now (so the task sees its dependencies' merged
+   * work) when the branch does not exist yet. With `agentId`, a worktree the
+   * agent parked after its last task ({@link park}) is moved here and switched
+   * to the task's branch, which is much cheaper than checking out a new one.
    */
-  async worktreeFor(taskId: string): Promise<string> {
+  async worktreeFor(taskId: string, agentId?: string): Promise<string> {
     assertValidId('task', taskId);
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
     if (fs.existsSync(dir)) {
-      const head = await git(dir, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: [1, 128] });
-      if (head.exitCode === 0 && head.stdout.trim() === `refs/heads/${branch}`) return dir;
+      // Read from git's files (no process): HEAD names the task's branch once a checkout is complete.
+      const found = linkedWorktree(dir);
+      if (found?.head === `ref: refs/heads/${branch}`) {
+        // A git command cut off by a kill leaves its index lock: only this task's claimer works here.
+        fs.rmSync(path.join(found.gitDir, 'index.lock'), { force: true });
+        return dir;
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
+    if (agentId !== undefined && (await this.fromPool(agentId, dir, branch))) return dir;
     // The common case in one git call: a new branch from mergeInto. Else the branch exists (a retry), or a
     // stale registration of this path is in the way (its folder was removed): prune, and add on the branch.
     try {
@@ -190,11 +202,92 @@ export class TeamRepo {
       if (!(err instanceof GitError)) throw err;
       await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
       const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
+      if (hasBranch) await this.releaseFromPool(branch);
       await this.withGitRetry(() =>
         git(this.repo, hasBranch ? ['worktree', 'add', '--quiet', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]),
       );
     }
     return dir;
+  }
+
+  /**
+   * Takes a parked worktree of the agent's: `git worktree move` to the task's
+   * folder, then `git switch --force` to the task's branch (created from
+   * `mergeInto`, or the existing one of a retried task). Git writes HEAD last,
+   * so a worker killed half-way leaves a worktree whose HEAD is not the task's
+   * branch, which the next claimer rebuilds. False when there is none to take.
+   */
+  private async fromPool(agentId: string, dir: string, branch: string): Promise<boolean> {
+    assertValidId('agent', agentId);
+    const pool = path.join(this.worktrees, '_idle', agentId);
+    let names: string[];
+    try {
+      names = fs.readdirSync(pool).sort();
+    } catch {
+      return false;
+    }
+    for (const name of names) {
+      const idle = path.join(pool, name);
+      if (!linkedWorktree(idle)) {
+        fs.rmSync(idle, { recursive: true, force: true }); // broken (a move cut off half-way): pruned later
+        continue;
+      }
+      try {
+        await this.withGitRetry(() => git(this.repo, ['worktree', 'move', idle, dir]));
+      } catch (err) {
+        if (!(err instanceof GitError)) throw err;
+        fs.rmSync(idle, { recursive: true, force: true });
+        continue;
+      }
+      this.parked.delete(idle);
+      const created = await git(dir, ['switch', '--quiet', '--force', '--no-guess', '--create', branch, `refs/heads/${this.mergeInto}`], { allowFailure: [128] });
+      if (created.exitCode !== 0) {
+        // The branch exists: a retried or re-opened task continues on it.
+        await this.releaseFromPool(branch);
+        await git(dir, ['switch', '--quiet', '--force', '--no-guess', branch]);
+      }
+      // No `git clean`: a worktree is parked right after its commit of everything (`git add --all`), so it
+      // holds no untracked files; ignored ones (node_modules, build output) stay, ready for the next task.
+      return true;
+    }
+    return false;
+  }
+
+  /** A parked worktree still on `branch` lets go of it (detaches), so the task's own worktree can check it out. */
+  private async releaseFromPool(branch: string): Promise<void> {
+    const holder = (await checkedOutBranches(this.repo)).get(`refs/heads/${branch}`);
+    if (holder !== undefined && isInsideFolder(path.join(this.worktrees, '_idle'), holder)) await git(holder, ['switch', '--quiet', '--detach']);
+  }
+
+  /**
+   * After a task's work is committed: its worktree is parked in the agent's
+   * pool (`worktrees/_idle/<agent>/<n>`, at most {@link POOL_SIZE}) for the
+   * agent's next task, instead of being removed. The pools of this process
+   * are removed by {@link close}.
+   */
+  async park(taskId: string, agentId: string): Promise<void> {
+    assertValidId('agent', agentId);
+    const dir = path.join(this.worktrees, taskId);
+    if (!fs.existsSync(dir)) return;
+    const pool = path.join(this.worktrees, '_idle', agentId);
+    fs.mkdirSync(pool, { recursive: true });
+    let slot: string | undefined;
+    for (let n = 0; n < POOL_SIZE && slot === undefined; n++) if (!fs.existsSync(path.join(pool, String(n)))) slot = path.join(pool, String(n));
+    if (slot === undefined) return this.removeWorktree(taskId);
+    const target = slot;
+    const move = () => this.withGitRetry(() => git(this.repo, ['worktree', 'move', dir, target]));
+    try {
+      // A stale record of a removed worktree at the same place is in the way: prune, and move again.
+      await move().catch(async (err: unknown) => {
+        if (!(err instanceof GitError)) throw err;
+        await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+        await move();
+      });
+      this.parked.add(target);
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      await this.removeWorktree(taskId);
+    }
   }
 
   /** A read-only view for an agent with `codebase: read`: a detached worktree at `mergeInto` as it is now. */
@@ -244,12 +337,31 @@ export class TeamRepo {
       { allowFailure: [1] },
     );
     const changed = committed.exitCode === 0;
-    const head = await gitLine(worktree, ['rev-parse', 'HEAD']);
-    const forkPoint = await gitLine(worktree, ['merge-base', 'HEAD', this.mergeInto]);
+    const { head, forkPoint } = await this.branchWork(worktree);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
     const ahead = head !== forkPoint;
     const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
     return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
+  }
+
+  /**
+   * The tip of a worktree's branch and where it left `mergeInto` (their merge
+   * base). A task's branch is a line of commits on `mergeInto`, so one
+   * `git rev-list --boundary` says both: its own commits, newest first, and
+   * the one commit they stand on. A branch with merges of its own asks
+   * `git merge-base`.
+   */
+  private async branchWork(worktree: string): Promise<{ head: string; forkPoint: string }> {
+    const lines = (await git(worktree, ['rev-list', '--topo-order', '--parents', '--boundary', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout.split('\n').filter(Boolean);
+    const own = lines.filter((line) => !line.startsWith('-')).map((line) => line.split(' '));
+    const boundary = lines.filter((line) => line.startsWith('-'));
+    if (own.length === 0) {
+      const head = await gitLine(worktree, ['rev-parse', 'HEAD']); // all of it is in mergeInto already
+      return { head, forkPoint: head };
+    }
+    const head = (own[0] as string[])[0] as string;
+    if (boundary.length === 1 && own.every((parents) => parents.length === 2)) return { head, forkPoint: (boundary[0] as string).slice(1).split(' ')[0] as string };
+    return { head, forkPoint: await gitLine(worktree, ['merge-base', 'HEAD', `refs/heads/${this.mergeInto}`]) };
   }
 
   /** The diff of a task's branch against where it left `mergeInto`. */
@@ -294,61 +406,67 @@ export class TeamRepo {
 
   /**
    * Merges a task's branch into `mergeInto`, one merge at a time across every
-   * process (a resource lock in the workspace). The merge and the test run
-   * happen in the team's merge worktree; `mergeInto` then moves by
-   * compare-and-swap to the merge commit. A conflict or failing tests leave
+   * process (a resource lock in the workspace). The merge is made without a
+   * working tree (`git merge-tree --write-tree`, then `git commit-tree`: a
+   * merge commit with `mergeInto` and the branch as parents); with a test
+   * command, the merge commit is checked out in the team's merge worktree and
+   * tested there. `mergeInto` then moves by compare-and-swap (`git update-ref
+   * <ref> <new> <old>`) to the merge commit. A conflict or failing tests leave
    * `mergeInto` as it was and say why.
    */
   async merge(taskId: string, agentId: string, signal?: AbortSignal): Promise<MergeOutcome> {
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
     try {
-      const dir = path.join(this.worktrees, '_merge');
-      const gitDir = worktreeGitDir(dir);
-      if (fs.existsSync(dir) && (gitDir === undefined || !fs.existsSync(gitDir))) fs.rmSync(dir, { recursive: true, force: true });
-      if (!fs.existsSync(dir)) {
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
-      }
-      // Whatever a killed merge left (a merge in progress, stray files) goes: this worktree is only ever the team's.
-      const inProgress = worktreeGitDir(dir);
-      if (inProgress && fs.existsSync(path.join(inProgress, 'MERGE_HEAD'))) await git(dir, ['merge', '--abort'], { allowFailure: [128] });
-      const before = await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`]);
-      await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-      await git(dir, ['clean', '--quiet', '-fd']);
       const branch = this.branchOf(taskId);
+      const [before, tip] = (await git(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`, `refs/heads/${branch}`])).stdout.trim().split('\n') as [string, string];
+      // Exit 1: conflicts. Then stdout is the tree, the conflicted files, a blank line and git's messages.
+      const written = await git(this.repo, ['merge-tree', '--write-tree', '--name-only', before, tip], { allowFailure: [1] });
+      const [head = '', ...rest] = written.stdout.split('\n');
+      if (written.exitCode !== 0) {
+        const blank = rest.indexOf('');
+        const files = (blank < 0 ? rest : rest.slice(0, blank)).filter(Boolean);
+        const messages = blank < 0 ? [] : rest.slice(blank + 1).filter(Boolean);
+        return { merged: false, reason: 'conflict', files, detail: messages.slice(-8).join('\n') };
+      }
       const email = `${agentId}@agent-team.invalid`;
-      const merged = await git(
-        dir,
-        ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'merge', '--no-ff', '--no-edit', '-m', `Merge task ${taskId}`, branch],
-        { allowFailure: [1] },
-      );
-      if (merged.exitCode !== 0) {
-        const files = (await git(dir, ['diff', '--name-only', '--diff-filter=U'])).stdout.split('\n').filter(Boolean);
-        await git(dir, ['merge', '--abort'], { allowFailure: [128] });
-        await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-        return { merged: false, reason: 'conflict', files, detail: (merged.stdout + merged.stderr).trim().split('\n').slice(-8).join('\n') };
-      }
-      const mergedHead = await gitLine(dir, ['rev-parse', 'HEAD']);
-      const test = await this.runTest(dir, signal);
-      if (test) this.noteTestStatus(mergedHead, test.passed);
-      if (test && !test.passed && !this.options.allowFailingTests) {
-        // The gate: a merge may not turn a passing mergeInto red. One that was red already may stay red
-        // (a team fixing a failing suite merges its fixes one at a time).
-        const baseGreen = await this.testStatusAt(before, dir, signal);
-        if (baseGreen !== false) {
-          await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-          return { merged: false, reason: 'tests', test };
+      const commit = await gitLine(this.repo, [
+        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false',
+        'commit-tree', head.trim(), '-p', before, '-p', tip, '-m', `Merge task ${taskId}`,
+      ]);
+      let test: TestOutcome | undefined;
+      if (this.test !== undefined) {
+        const dir = await this.mergeDir();
+        await git(dir, ['checkout', '--quiet', '--force', '--detach', commit]);
+        await git(dir, ['clean', '--quiet', '-fd']);
+        test = await this.runTest(dir, signal);
+        if (test) this.noteTestStatus(commit, test.passed);
+        if (test && !test.passed && !this.options.allowFailingTests) {
+          // The gate: a merge may not turn a passing mergeInto red. One that was red already may stay red
+          // (a team fixing a failing suite merges its fixes one at a time).
+          if ((await this.testStatusAt(before, dir, signal)) !== false) return { merged: false, reason: 'tests', test };
+          test.baseFailed = true;
         }
-        test.baseFailed = true;
-        await git(dir, ['checkout', '--quiet', '--force', '--detach', mergedHead]);
       }
-      const commit = mergedHead;
       // The commit point: mergeInto moves only if it is still where the merge started.
       await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
       return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
     } finally {
       await lock.release();
     }
+  }
+
+  /** The team's merge worktree (detached; tests of merged results run there), made or rebuilt when needed. */
+  private async mergeDir(): Promise<string> {
+    const dir = path.join(this.worktrees, '_merge');
+    if (fs.existsSync(dir) && !linkedWorktree(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    if (!fs.existsSync(dir)) {
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
+    }
+    // Whatever a killed process left there (a merge in progress, an index lock) goes: this worktree is only ever the team's.
+    const gitDir = worktreeGitDir(dir);
+    if (gitDir) for (const left of ['MERGE_HEAD', 'index.lock']) fs.rmSync(path.join(gitDir, left), { force: true });
+    return dir;
   }
 
   /**
@@ -448,8 +566,13 @@ export class TeamRepo {
     }
   }
 
+  /** Releases the merge lock if held, and removes the worktrees this process parked (git's records of them are pruned). */
   async close(): Promise<void> {
     await this.locks.releaseAll();
+    if (this.parked.size === 0) return;
+    for (const dir of this.parked) await fs.promises.rm(dir, { recursive: true, force: true });
+    this.parked.clear();
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune'])).catch(() => {});
   }
 }
 
@@ -478,6 +601,25 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
   }
   await git(info.repo, ['worktree', 'prune']);
   return removed;
+}
+
+/**
+ * A linked worktree as git's own files describe it, without running git: its
+ * `.git` file names its folder in the repository, that folder's `gitdir` file
+ * names this worktree back (so it is registered here and not moved half-way),
+ * and `head` is the content of its HEAD (`ref: refs/heads/...`, or a commit).
+ * Undefined when any of that does not hold.
+ */
+function linkedWorktree(dir: string): { gitDir: string; head: string } | undefined {
+  const gitDir = worktreeGitDir(dir);
+  if (gitDir === undefined) return undefined;
+  try {
+    const back = fs.readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
+    if (fs.realpathSync(path.dirname(back)) !== fs.realpathSync(dir)) return undefined;
+    return { gitDir, head: fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim() };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The git folder of a linked worktree (its `.git` file says where), or undefined. */
