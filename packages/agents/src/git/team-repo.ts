@@ -211,8 +211,8 @@ export class TeamRepo {
   }
 
   /**
-   * Takes a parked worktree of the agent's: `git worktree move` to the task's
-   * folder, then `git switch --force` to the task's branch (created from
+   * Takes a parked worktree of the agent's: moved to the task's folder
+   * ({@link relocate}), then `git switch --force` to the task's branch (created from
    * `mergeInto`, or the existing one of a retried task). Git writes HEAD last,
    * so a worker killed half-way leaves a worktree whose HEAD is not the task's
    * branch, which the next claimer rebuilds. False when there is none to take.
@@ -233,9 +233,9 @@ export class TeamRepo {
         continue;
       }
       try {
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'move', idle, dir]));
+        await this.relocate(idle, dir);
       } catch (err) {
-        if (!(err instanceof GitError)) throw err;
+        if (!(err instanceof GitError) && !isFsError(err)) throw err;
         fs.rmSync(idle, { recursive: true, force: true });
         continue;
       }
@@ -261,7 +261,7 @@ export class TeamRepo {
 
   /**
    * After a task's work is committed: its worktree is parked in the agent's
-   * pool (`worktrees/_idle/<agent>/<n>`, at most {@link POOL_SIZE}) for the
+   * pool (`worktrees/_idle/<agent>/<task>`, at most {@link POOL_SIZE}) for the
    * agent's next task, instead of being removed. The pools of this process
    * are removed by {@link close}.
    */
@@ -271,23 +271,43 @@ export class TeamRepo {
     if (!fs.existsSync(dir)) return;
     const pool = path.join(this.worktrees, '_idle', agentId);
     fs.mkdirSync(pool, { recursive: true });
-    let slot: string | undefined;
-    for (let n = 0; n < POOL_SIZE && slot === undefined; n++) if (!fs.existsSync(path.join(pool, String(n)))) slot = path.join(pool, String(n));
-    if (slot === undefined) return this.removeWorktree(taskId);
-    const target = slot;
-    const move = () => this.withGitRetry(() => git(this.repo, ['worktree', 'move', dir, target]));
+    // Named after the task it last held: a name no other parked worktree had, so no stale record of git's names it.
+    if (fs.readdirSync(pool).length >= POOL_SIZE || fs.existsSync(path.join(pool, taskId))) return this.removeWorktree(taskId);
+    const target = path.join(pool, taskId);
     try {
-      // A stale record of a removed worktree at the same place is in the way: prune, and move again.
-      await move().catch(async (err: unknown) => {
-        if (!(err instanceof GitError)) throw err;
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-        await move();
-      });
+      await this.relocate(dir, target);
       this.parked.add(target);
     } catch (err) {
-      if (!(err instanceof GitError)) throw err;
+      if (!(err instanceof GitError) && !isFsError(err)) throw err;
       await this.removeWorktree(taskId);
     }
+  }
+
+  /**
+   * Moves a linked worktree as `git worktree move` does, without starting git:
+   * the folder is renamed, then git's record of where it is (the `gitdir`
+   * file in its folder under `.git/worktrees/`, a documented part of the
+   * repository layout) is rewritten, atomically. Cut off in between, the
+   * record and the folder disagree, which {@link linkedWorktree} catches (the
+   * worktree is then rebuilt) and `git worktree prune` tidies. A worktree with
+   * submodules is moved by git itself (their records hold its path too).
+   */
+  private async relocate(from: string, to: string): Promise<void> {
+    const linked = linkedWorktree(from);
+    if (!linked || fs.existsSync(path.join(from, '.gitmodules'))) {
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'move', from, to]));
+      return;
+    }
+    if (fs.existsSync(to)) throw new GitError(`cannot move the worktree ${from} to ${to}: it exists`, null, '');
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    // A record left by a worktree removed from there (its folder deleted, not yet pruned) would name the
+    // place twice: prune it first, while the folder is missing.
+    if (recordsNaming(path.dirname(linked.gitDir), to, linked.gitDir)) await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    fs.renameSync(from, to);
+    const record = path.join(linked.gitDir, 'gitdir');
+    const temp = `${record}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, `${path.join(fs.realpathSync(to), '.git')}\n`);
+    fs.renameSync(temp, record);
   }
 
   /** A read-only view for an agent with `codebase: read`: a detached worktree at `mergeInto` as it is now. */
@@ -601,6 +621,34 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
   }
   await git(info.repo, ['worktree', 'prune']);
   return removed;
+}
+
+/** Whether a record in git's `worktrees/` folder other than `except` names `dir` as its worktree. */
+function recordsNaming(records: string, dir: string, except: string): boolean {
+  // Git records real paths; `dir` itself may not exist (its parent does).
+  const real = path.join(fs.realpathSync(path.dirname(dir)), path.basename(dir));
+  const wanted = path.join(real, '.git');
+  let names: string[];
+  try {
+    names = fs.readdirSync(records);
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    const record = path.join(records, name);
+    if (record === except) continue;
+    try {
+      const named = fs.readFileSync(path.join(record, 'gitdir'), 'utf8').trim();
+      if (named === wanted || path.resolve(path.dirname(named)) === real) return true;
+    } catch {
+      // not a worktree record
+    }
+  }
+  return false;
+}
+
+function isFsError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
 }
 
 /**

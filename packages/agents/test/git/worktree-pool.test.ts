@@ -1,6 +1,7 @@
 // An agent's worktree pool: after a task's work is committed its worktree is
 // parked (`worktrees/_idle/<agent>/<n>`) and the agent's next task takes it
-// (`git worktree move` + `git switch`) instead of checking out a new one.
+// (moved as `git worktree move` does, then `git switch`) instead of checking
+// out a new one.
 // The guarantees of a worktree per task hold: the task sees mergeInto as it is
 // at claim time, a task branch held by a parked worktree can still be claimed,
 // a broken parked worktree is never used, and the user's checkout is untouched.
@@ -47,9 +48,13 @@ it('the next task takes the parked worktree, on a new branch from mergeInto as i
   expect(work.base).toBe(git(repo, 'rev-parse', 'main'));
   expect(await team.merge('t1', 'w1')).toMatchObject({ merged: true });
   await team.park('t1', 'w1');
-  const parked = path.join(workspace, 'worktrees', '_idle', 'w1', '0');
+  const parked = path.join(workspace, 'worktrees', '_idle', 'w1', 't1');
   expect(fs.existsSync(first)).toBe(false);
   expect(git(parked, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(team.branchOf('t1'));
+  // git's record follows the move: it lists the parked worktree where it is, and a prune keeps it.
+  git(repo, 'worktree', 'prune');
+  expect(git(repo, 'worktree', 'list', '--porcelain')).toContain(`worktree ${fs.realpathSync(parked)}\n`);
+  expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain(`worktree ${first}\n`);
 
   const second = await team.worktreeFor('t2', 'w1');
   expect(second).toBe(path.join(workspace, 'worktrees', 't2'));
@@ -86,7 +91,7 @@ it('a task whose branch a parked worktree still holds is claimed on that branch,
   expect(fs.readFileSync(path.join(again, 'a.txt'), 'utf8')).toBe('changed by w1\n');
   // And by w1 from its pool (after w2 parked nothing): the same branch, switched to with --force over a stale state.
   await team.removeWorktree('t1');
-  const parked = path.join(workspace, 'worktrees', '_idle', 'w1', '0');
+  const parked = path.join(workspace, 'worktrees', '_idle', 'w1', 't1');
   expect(fs.existsSync(parked)).toBe(true);
   const third = await team.worktreeFor('t1', 'w1');
   expect(fs.existsSync(parked)).toBe(false);
@@ -104,18 +109,18 @@ it('a parked worktree that is broken (moved half-way, or not a worktree) is remo
   await team.park('t1', 'w1');
   const pool = path.join(workspace, 'worktrees', '_idle', 'w1');
   // A move cut off half-way: the folder is renamed, but git's record still names the old place.
-  fs.renameSync(path.join(pool, '0'), path.join(pool, '1'));
-  fs.mkdirSync(path.join(pool, '2'));
-  fs.writeFileSync(path.join(pool, '2', 'junk'), '');
+  fs.renameSync(path.join(pool, 't1'), path.join(pool, 'x1'));
+  fs.mkdirSync(path.join(pool, 'x2'));
+  fs.writeFileSync(path.join(pool, 'x2', 'junk'), '');
   const next = await team.worktreeFor('t2', 'w1');
   expect(fs.readdirSync(pool)).toEqual([]);
   expect(git(next, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(team.branchOf('t2'));
   expect(git(next, 'rev-parse', 'HEAD')).toBe(git(repo, 'rev-parse', 'main'));
   await team.commit(next, 't2', 'Nothing', 'w1');
   await team.park('t2', 'w1');
-  expect(fs.readdirSync(pool)).toEqual(['0']);
+  expect(fs.readdirSync(pool)).toEqual(['t2']);
   await team.close();
-  expect(fs.existsSync(path.join(pool, '0'))).toBe(false);
+  expect(fs.existsSync(path.join(pool, 't2'))).toBe(false);
   expect(git(repo, 'worktree', 'list')).not.toContain(workspace);
   expect(checkout()).toBe(before);
 });
