@@ -25,6 +25,15 @@ export interface TeamCodebaseOptions {
   testTimeoutMs?: number;
   /** Merge even when the tests fail after the merge. @default false */
   allowFailingTests?: boolean;
+  /**
+   * `worktree`: a worktree and branch per task, merged through the merge queue.
+   * `shared`: every write agent in one team working tree on `mergeInto`
+   * (`worktrees/_shared`; your checkout is still never touched), a file held
+   * by a path lock from a task's first write until its commit, and each task
+   * committed on `mergeInto` by the paths it wrote.
+   * @default 'worktree'
+   */
+  isolation?: 'worktree' | 'shared';
 }
 
 export interface TestOutcome {
@@ -79,6 +88,9 @@ export class TeamRepo {
   readonly commands: readonly CommandRule[];
   readonly env: Readonly<Record<string, string>>;
   readonly worktrees: string;
+  readonly isolation: 'worktree' | 'shared';
+  /** With `isolation: shared`: the team working tree, and the path locks on its files (stale after a lease). */
+  readonly shared: { dir: string; locks: ResourceLocks } | undefined;
   private readonly locks: ResourceLocks;
   /** Worktrees this process parked ({@link park}); {@link close} removes those still parked. */
   private readonly parked = new Set<string>();
@@ -86,12 +98,14 @@ export class TeamRepo {
   private constructor(
     readonly teamId: string,
     readonly options: TeamCodebaseOptions,
-    resolved: { repo: string; base: string; mergeInto: string; worktrees: string },
+    resolved: { repo: string; base: string; mergeInto: string; worktrees: string; shared?: { dir: string; locks: ResourceLocks } },
   ) {
     this.repo = resolved.repo;
     this.base = resolved.base;
     this.mergeInto = resolved.mergeInto;
     this.worktrees = resolved.worktrees;
+    this.isolation = options.isolation ?? 'worktree';
+    this.shared = resolved.shared;
     this.test = options.test;
     this.commands = options.commands ?? defaultCommandRules(options.test);
     this.env = options.env ?? {};
@@ -106,8 +120,11 @@ export class TeamRepo {
    * repository, an unknown base, uncommitted changes when the base is HEAD,
    * and a `mergeInto` checked out in a working tree of the user's.
    */
-  static async open(teamId: string, options: TeamCodebaseOptions, workspaceDir: string): Promise<TeamRepo> {
+  static async open(teamId: string, options: TeamCodebaseOptions, workspaceDir: string, settings: { leaseMs?: number } = {}): Promise<TeamRepo> {
     assertValidId('team', teamId);
+    if (options.isolation !== undefined && options.isolation !== 'worktree' && options.isolation !== 'shared') {
+      throw new ValidationError(`codebase.isolation must be "worktree" or "shared", got ${describeValue(options.isolation)}`);
+    }
     if (typeof options.repo !== 'string' || options.repo === '') {
       throw new ValidationError(`codebase.repo must be the folder of a git repository, got ${describeValue(options.repo)}`);
     }
@@ -159,7 +176,8 @@ export class TeamRepo {
     if (options.testTimeoutMs !== undefined && (!Number.isInteger(options.testTimeoutMs) || options.testTimeoutMs < 1000)) {
       throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
     }
-    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees });
+    const shared = options.isolation === 'shared' ? await sharedTree(repo, worktrees, mergeInto, settings.leaseMs ?? 30_000) : undefined;
+    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees, ...(shared ? { shared } : {}) });
   }
 
   /**
@@ -181,6 +199,7 @@ export class TeamRepo {
    */
   async worktreeFor(taskId: string, agentId?: string): Promise<string> {
     assertValidId('task', taskId);
+    if (this.shared) return this.shared.dir;
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
     if (fs.existsSync(dir)) {
@@ -331,6 +350,7 @@ export class TeamRepo {
    * next {@link worktreeFor} builds a fresh one.
    */
   async startOver(taskId: string, attempt: number): Promise<void> {
+    if (this.shared) return; // no branch of its own: it goes on in the shared tree
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -342,6 +362,66 @@ export class TeamRepo {
     let n = Math.max(attempt, kept.length + 1);
     while (kept.includes(`${branch}-attempt-${n}`)) n += 1;
     await git(this.repo, ['branch', '-m', branch, `${branch}-attempt-${n}`]);
+  }
+
+  /**
+   * With `isolation: shared`: the files a task wrote so far, by any of its
+   * attempts (`worktrees/.shared-touched/<task>`, one path a line), so the next
+   * claimer of a task whose worker was killed commits them too.
+   */
+  touchedBy(taskId: string): string[] {
+    assertValidId('task', taskId);
+    try {
+      return fs.readFileSync(path.join(this.worktrees, '.shared-touched', taskId), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Notes that a task wrote a file of the shared tree (see {@link touchedBy}). */
+  noteTouched(taskId: string, file: string): void {
+    assertValidId('task', taskId);
+    const dir = path.join(this.worktrees, '.shared-touched');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.appendFileSync(path.join(dir, taskId), `${file}\n`);
+  }
+
+  /**
+   * With `isolation: shared`: commits the files a task wrote (and only those:
+   * other tasks' edits in the tree stay as they are) on `mergeInto`, one
+   * commit at a time across the team's processes. Nothing is committed when
+   * those files did not change.
+   */
+  async commitPaths(taskId: string, description: string, agentId: string, paths: readonly string[]): Promise<CommitInfo> {
+    const shared = this.shared;
+    if (!shared) throw new ValidationError('commitPaths is for codebase.isolation "shared"');
+    const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000 });
+    try {
+      const dir = shared.dir;
+      let changed = false;
+      if (paths.length > 0) {
+        const email = `${agentId}@agent-team.invalid`;
+        const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
+        await git(dir, ['add', '--all', '--', ...paths]);
+        // `git commit -- <paths>` takes those paths only, whatever else is staged; exit 1: nothing to commit.
+        const committed = await git(
+          dir,
+          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...paths],
+          { allowFailure: [1] },
+        );
+        changed = committed.exitCode === 0;
+      }
+      fs.rmSync(path.join(this.worktrees, '.shared-touched', taskId), { force: true });
+      if (!changed) {
+        const head = await gitLine(dir, ['rev-parse', 'HEAD']);
+        return { commit: undefined, branch: this.mergeInto, base: head, repo: this.repo, diffStat: '', committedNow: false };
+      }
+      const [line = '', ...stat] = (await git(dir, ['show', '--stat', '--format=%H %P', 'HEAD'])).stdout.trimEnd().split('\n');
+      const [commit = '', parent = ''] = line.split(' ');
+      return { commit, branch: this.mergeInto, base: parent, repo: this.repo, diffStat: stat.filter((l, i) => i > 0 || l !== '').join('\n'), committedNow: true };
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Commits what the agent changed in the worktree (nothing when nothing changed). */
@@ -386,6 +466,11 @@ export class TeamRepo {
 
   /** The diff of a task's branch against where it left `mergeInto`. */
   async diff(taskId: string): Promise<string> {
+    if (this.shared) {
+      // The task's commits on mergeInto (their message ends with its id).
+      const commits = (await git(this.repo, ['log', '--format=%H', taskGrep(taskId), `refs/heads/${this.mergeInto}`])).stdout.split('\n').filter(Boolean);
+      return commits.length ? (await git(this.repo, ['show', '--format=commit %H%n%s%n', ...commits.reverse()])).stdout : '';
+    }
     const branch = this.branchOf(taskId);
     const forkPoint = await gitLine(this.repo, ['merge-base', branch, this.mergeInto]);
     return (await git(this.repo, ['diff', forkPoint, branch])).stdout;
@@ -435,6 +520,11 @@ export class TeamRepo {
    * `mergeInto` as it was and say why.
    */
   async merge(taskId: string, agentId: string, signal?: AbortSignal): Promise<MergeOutcome> {
+    if (this.shared) {
+      // Shared tree: a task's commits are on mergeInto already; its merge is its last commit.
+      const last = await gitLine(this.repo, ['log', '-1', '--format=%H', taskGrep(taskId), `refs/heads/${this.mergeInto}`]);
+      return { merged: true, commit: last || (await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`])), into: this.mergeInto };
+    }
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
     try {
       const branch = this.branchOf(taskId);
@@ -589,6 +679,7 @@ export class TeamRepo {
   /** Releases the merge lock if held, and removes the worktrees this process parked (git's records of them are pruned). */
   async close(): Promise<void> {
     await this.locks.releaseAll();
+    await this.shared?.locks.releaseAll();
     if (this.parked.size === 0) return;
     for (const dir of this.parked) await fs.promises.rm(dir, { recursive: true, force: true });
     this.parked.clear();
@@ -621,6 +712,31 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
   }
   await git(info.repo, ['worktree', 'prune']);
   return removed;
+}
+
+/** `git log` option selecting a task's commits: their message has the line `Task: <id>`. */
+function taskGrep(taskId: string): string {
+  return `--grep=^Task: ${taskId.replace(/[.[\]*^$\\]/g, '\\$&')}$`;
+}
+
+/**
+ * The team working tree of `isolation: shared`: `worktrees/_shared`, on the
+ * `mergeInto` branch (made, or rebuilt when it is not that any more), with
+ * path locks in `worktrees/.path-locks` that go stale a lease after their
+ * holder stops (a killed agent's files are free when its task's lease is up).
+ */
+async function sharedTree(repo: string, worktrees: string, mergeInto: string, leaseMs: number): Promise<{ dir: string; locks: ResourceLocks }> {
+  const dir = path.join(worktrees, '_shared');
+  if (fs.existsSync(dir) && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) fs.rmSync(dir, { recursive: true, force: true });
+  if (!fs.existsSync(dir)) {
+    await git(repo, ['worktree', 'prune']);
+    const added = await git(repo, ['worktree', 'add', '--quiet', dir, mergeInto], { allowFailure: [128] });
+    // Another process of the team made it meanwhile: use theirs.
+    if (added.exitCode !== 0 && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) throw new GitError(`git worktree add ${dir} ${mergeInto} failed: ${added.stderr.trim()}`, added.exitCode, added.stderr);
+  }
+  const staleMs = Math.max(2000, leaseMs);
+  const locks = new ResourceLocks({ root: dir, lockDir: path.join(worktrees, '.path-locks'), staleMs, takeOverDeadHolders: false });
+  return { dir, locks };
 }
 
 /** Whether a record in git's `worktrees/` folder other than `except` names `dir` as its worktree. */
