@@ -437,10 +437,11 @@ export class TeamRepo {
       { allowFailure: [1] },
     );
     const changed = committed.exitCode === 0;
-    const { head, forkPoint } = await this.branchWork(worktree);
+    // Both at once (two processes, not one after the other): the stat from the merge base (`A...B`), which is the fork point.
+    const [{ head, forkPoint }, stat] = await Promise.all([this.branchWork(worktree), git(worktree, ['diff', '--stat', `refs/heads/${this.mergeInto}...HEAD`])]);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
     const ahead = head !== forkPoint;
-    const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
+    const diffStat = ahead ? stat.stdout.trimEnd() : '';
     return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
   }
 
