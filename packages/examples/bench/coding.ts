@@ -67,7 +67,7 @@ for (let i = 0; i < 10; i++) {
 const trivial: number[] = [];
 for (let i = 0; i < 20; i++) {
   const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => childProcess.execFile('git', ['rev-parse', 'HEAD'], { cwd: repo }, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => childProcess.execFile('git', ['rev-parse', 'HEAD'], { cwd: repo }, (err) => (err ? reject(new Error(err.message)) : resolve())));
   trivial.push(performance.now() - t0);
 }
 
