@@ -627,15 +627,26 @@ export class TeamRepo {
 
   /**
    * Housekeeping for `agent-team recover --codebase`: worktrees of tasks that
-   * are final are removed (their branches stay), worktrees that are broken
+   * are final are removed (their branches stay), so are parked worktrees, worktrees that are broken
    * (not on their task's branch any more, or no longer a worktree) are
    * removed to be rebuilt from the branch by the next claimer, and git's
    * records of worktrees that are gone are pruned. Worktrees of tasks still
    * in progress are left alone, uncommitted edits included.
    */
-  async housekeeping(isFinal: (taskId: string) => Promise<boolean>): Promise<{ finished: string[]; broken: string[] }> {
+  async housekeeping(isFinal: (taskId: string) => Promise<boolean>): Promise<{ finished: string[]; broken: string[]; parked: number }> {
     const finished: string[] = [];
     const broken: string[] = [];
+    // Parked worktrees (worktrees/_idle) left by workers that are gone: safe to remove at any time, since a
+    // worker takes one by a rename that then fails, and checks it before use.
+    let parked = 0;
+    const pools = path.join(this.worktrees, '_idle');
+    for (const agent of fs.existsSync(pools) ? fs.readdirSync(pools) : []) {
+      const pool = path.join(pools, agent);
+      for (const name of fs.statSync(pool).isDirectory() ? fs.readdirSync(pool) : []) {
+        fs.rmSync(path.join(pool, name), { recursive: true, force: true });
+        parked += 1;
+      }
+    }
     const names = fs.existsSync(this.worktrees) ? fs.readdirSync(this.worktrees) : [];
     for (const name of names.sort()) {
       if (name.startsWith('_') || name.startsWith('.')) continue;
@@ -654,7 +665,7 @@ export class TeamRepo {
       }
     }
     await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-    return { finished, broken };
+    return { finished, broken, parked };
   }
 
   /**
@@ -690,7 +701,8 @@ export class TeamRepo {
 
 /**
  * `agent-team recover` for a coding team's worktrees: removes the worktrees of
- * tasks that are finished (completed, failed, cancelled) or gone, then prunes
+ * tasks that are finished (completed, failed, cancelled) or gone, and the
+ * agents' parked worktrees, then prunes
  * the repository's registrations. Worktrees of unfinished tasks stay (the next
  * claimer continues there). Returns what it removed.
  */
@@ -711,6 +723,8 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
       removed.push(entry.name);
     }
   }
+  // Agents' parked worktrees go too (see TeamRepo.housekeeping): a live worker makes a new one if it needs it.
+  fs.rmSync(path.join(worktreesDir, '_idle'), { recursive: true, force: true });
   await git(info.repo, ['worktree', 'prune']);
   return removed;
 }
