@@ -9,11 +9,16 @@
  * same run, it measures `git worktree add` alone on the same clone.
  * Target (issue 11): under 150 ms p50 per task.
  *
- * Two figures per task:
+ * Three figures per task:
  * - git work: worktree + commit + merge, as TeamRepo spends them, merge-lock waits excluded;
- * - claim to complete: the task's wall time, including the wait for the merge queue.
+ * - claim to complete: the task's wall time, including the wait for the merge queue;
+ * - the same git work one task at a time (TeamRepo driven directly, one agent), which
+ *   shows what a task costs when no other worker competes for the cores.
+ * Then every git process the team started, by command, with its mean time, and
+ * the load average (the machine may be shared: compare with the same-run baseline).
  */
-import { execFileSync } from 'node:child_process';
+import childProcess, { execFileSync } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,11 +63,46 @@ for (let i = 0; i < 10; i++) {
   execFileSync('git', ['worktree', 'prune'], { cwd: repo });
 }
 
+// A second baseline: the cheapest git process (git rev-parse HEAD), started as the team starts them.
+const trivial: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => childProcess.execFile('git', ['rev-parse', 'HEAD'], { cwd: repo }, (err) => (err ? reject(new Error(err.message)) : resolve())));
+  trivial.push(performance.now() - t0);
+}
+
+// Every git process the team starts, by subcommand: how many per task, and how long each takes.
+const processes = new Map<string, { count: number; ms: number }>();
+let counting = false;
+const execFile = childProcess.execFile;
+childProcess.execFile = function countedExecFile(this: unknown, ...args: unknown[]) {
+  const [file, argv] = args as [string, readonly string[]];
+  const done = args.at(-1) as (...a: unknown[]) => void;
+  if (!counting || file !== 'git' || typeof done !== 'function') return (execFile as (...a: unknown[]) => unknown).apply(this, args);
+  let sub = '';
+  for (let i = 0; i < argv.length && !sub; i++) {
+    if (argv[i] === '-c' || argv[i] === '-C') i++;
+    else if (!argv[i]?.startsWith('-')) sub = argv[i] === 'worktree' ? `worktree ${argv[i + 1] ?? ''}` : (argv[i] as string);
+  }
+  const t0 = performance.now();
+  return (execFile as (...a: unknown[]) => unknown).apply(this, [
+    ...args.slice(0, -1),
+    (...result: unknown[]) => {
+      const entry = processes.get(sub) ?? { count: 0, ms: 0 };
+      entry.count += 1;
+      entry.ms += performance.now() - t0;
+      processes.set(sub, entry);
+      done(...result);
+    },
+  ]);
+} as typeof childProcess.execFile;
+syncBuiltinESMExports();
+
 // The team's git work per task, as TeamRepo spends it (its methods timed in place).
 const gitMs = new Map<string, number>();
 const lockWaitMs = new Map<string, number>();
 const proto = TeamRepo.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-for (const method of ['worktreeFor', 'commit', 'merge', 'removeWorktree'] as const) {
+for (const method of ['worktreeFor', 'commit', 'merge', 'park', 'removeWorktree'] as const) {
   const original = proto[method] as (...args: unknown[]) => Promise<unknown>;
   proto[method] = async function timed(this: unknown, ...args: unknown[]) {
     const taskId = String(method === 'commit' ? args[1] : args[0]);
@@ -110,10 +150,30 @@ team.on('task.completed', (e) => {
   if (t !== undefined) wall.set(e.taskId, performance.now() - t);
 });
 const started = performance.now();
+const loadBefore = os.loadavg()[0] as number;
+counting = true;
 const summary = await team.run();
+counting = false;
 const totalMs = performance.now() - started;
+const load = [loadBefore, os.loadavg()[0] as number];
 await team.close();
 if (summary.status !== 'completed') throw new Error(`the team did not complete: ${summary.status}`);
+// The same git work one task at a time (no other worker competing for the cores): what a task costs by itself.
+const solo: number[] = [];
+const soloRepo = await TeamRepo.open('solo', { repo }, path.join(dir, 'solo-workspace'));
+for (let i = 1; i <= 10; i++) {
+  const t0 = performance.now();
+  const wt = await soloRepo.worktreeFor(`solo-${i}`, 'solo');
+  fs.mkdirSync(path.join(wt, 'notes'), { recursive: true });
+  fs.writeFileSync(path.join(wt, 'notes', `solo-${i}.md`), `# solo ${i}\n`);
+  await soloRepo.commit(wt, `solo-${i}`, `Write a note ${i}`, 'solo');
+  const outcome = await soloRepo.merge(`solo-${i}`, 'solo');
+  if (!outcome.merged) throw new Error(`solo-${i} did not merge: ${outcome.reason}`);
+  await soloRepo.park(`solo-${i}`, 'solo');
+  solo.push(performance.now() - t0);
+}
+await soloRepo.close();
+
 const merged = execFileSync('git', ['log', '--merges', '--format=%s', 'agent-team/bench'], { cwd: repo, encoding: 'utf8' }).split('\n').filter((s) => s.startsWith('Merge task ')).length;
 
 const work = [...gitMs.entries()].filter(([id]) => id.startsWith('note-')).map(([id, ms]) => ms - (lockWaitMs.get(id) ?? 0));
@@ -124,11 +184,20 @@ printTable(log, [
   ['per task', 'p50', 'p99'],
   ['git work (worktree + commit + merge, lock waits excluded)', fmt(median(work)), fmt(percentile(work, 99))],
   ['claim to complete (with the merge queue wait)', fmt(median(walls)), fmt(percentile(walls, 99))],
+  ['the same git work, one task at a time (10 tasks, 1 agent)', fmt(median(solo)), fmt(percentile(solo, 99))],
   ['baseline: git worktree add alone', fmt(median(baseline)), fmt(percentile(baseline, 99))],
+  ['baseline: one git rev-parse HEAD', fmt(median(trivial)), fmt(percentile(trivial, 99))],
 ]);
 const ratio = median(work) / median(baseline);
-log(`\ngit work per task is ${ratio.toFixed(1)}x one git worktree add; p50 ${median(work) < 150 ? 'meets' : 'misses'} the 150 ms target`);
+log(`\ngit work per task is ${ratio.toFixed(2)}x one git worktree add (one task at a time: ${(median(solo) / median(baseline)).toFixed(2)}x); p50 ${median(work) < 150 ? 'meets' : 'misses'} the 150 ms target`);
+log(`load average (1 min) ${load.map((l) => l.toFixed(2)).join(' -> ')} on ${os.cpus().length} cores`);
+const allProcesses = [...processes.values()].reduce((sum, p) => sum + p.count, 0);
+log(`\ngit processes: ${(allProcesses / taskCount).toFixed(1)} per task (team start and close included)\n`);
+printTable(log, [
+  ['git command', 'per task', 'mean ms'],
+  ...[...processes.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([sub, p]) => [sub, (p.count / taskCount).toFixed(2), (p.ms / p.count).toFixed(1)]),
+]);
 if (values.json) {
-  console.log(JSON.stringify({ tasks: taskCount, workers: workerCount, files, gitWorkMs: { p50: median(work), p99: percentile(work, 99) }, wallMs: { p50: median(walls), p99: percentile(walls, 99) }, worktreeAddMs: { p50: median(baseline), p99: percentile(baseline, 99) }, ratio }));
+  console.log(JSON.stringify({ tasks: taskCount, workers: workerCount, files, gitWorkMs: { p50: median(work), p99: percentile(work, 99) }, wallMs: { p50: median(walls), p99: percentile(walls, 99) }, worktreeAddMs: { p50: median(baseline), p99: percentile(baseline, 99) }, ratio, revParseMs: { p50: median(trivial), p99: percentile(trivial, 99) }, soloMs: { p50: median(solo), p99: percentile(solo, 99) }, loadAverage: load, gitProcessesPerTask: allProcesses / taskCount }));
 }
 fs.rmSync(dir, { recursive: true, force: true });

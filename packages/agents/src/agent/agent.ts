@@ -14,9 +14,10 @@ import {
   rules,
   errorMessage,
   ResourceLocks,
+  ResourceLockedError,
   type TaskRecord,
 } from '@agent-team/core';
-import { Codebase } from '../codebase/codebase.js';
+import { Codebase, CodebaseAccessError } from '../codebase/codebase.js';
 import { codebaseTools } from '../codebase/codebase-tools.js';
 import type { CommandRule } from '../codebase/run-command.js';
 import type { MergeOutcome, TeamRepo } from '../git/team-repo.js';
@@ -201,6 +202,8 @@ export class Agent {
   completedCount = 0;
   /** The codebase this agent works on, if any. */
   readonly codebase: Codebase | undefined;
+  /** With a shared team working tree: per task, its codebase (holding its path locks) and the files it wrote. */
+  private readonly sharedWork = new Map<string, { codebase: Codebase; touched: Set<string> }>();
   /** The tools its model may call. */
   readonly tools: ExecutableTool[];
 
@@ -470,6 +473,7 @@ export class Agent {
         runtime.notify(event);
       }
     } finally {
+      if (this.sharedWork.has(task.id)) await this.releaseSharedWork(task.id).catch(() => {});
       this.inFlight.delete(task.id);
       this.traces.delete(task.id);
       trace.end();
@@ -562,6 +566,14 @@ export class Agent {
     }
   }
 
+  /**
+   * Whether this agent changes files only through the file tools, so a shared
+   * working tree knows what each task wrote (a command agent changes them on its own).
+   */
+  get writesThroughTools(): boolean {
+    return true;
+  }
+
   /** This agent's access to the team's repository, when the team has one. */
   protected repoAccess(): 'write' | 'read' | undefined {
     const access = this.options.codebase;
@@ -573,10 +585,81 @@ export class Agent {
     const access = this.repoAccess();
     const repo = this.runtime.repo;
     if (!access || !repo) return undefined;
-    const root = access === 'write' ? await repo.worktreeFor(task.id) : await repo.snapshotFor(this.id);
+    if (access === 'write' && repo.shared) return this.sharedTools(task, repo, repo.shared);
+    const root = access === 'write' ? await repo.worktreeFor(task.id, this.id) : await repo.snapshotFor(this.id);
     const codebase = new Codebase(root, { owner: this.id, allowWrite: access === 'write' });
     const tools = codebaseTools(codebase, { commands: repo.commands, env: repo.env });
     return { codebase, tools };
+  }
+
+  /**
+   * The file tools in the team's shared working tree (`isolation: shared`): a
+   * write or edit first takes the file's path lock (owner: the task), held
+   * until the task is committed, so no two tasks change one file at once; the
+   * second waits up to the lock wait, then gets an error naming the task that
+   * holds it. The files written are what the task's commit holds.
+   */
+  private sharedTools(task: TaskRecord, repo: TeamRepo, shared: NonNullable<TeamRepo['shared']>): { codebase: Codebase; tools: ExecutableTool[] } {
+    const existing = this.sharedWork.get(task.id);
+    const codebase = existing?.codebase ?? new Codebase(shared.dir, { owner: task.id, allowWrite: true, locks: shared.locks });
+    // What earlier attempts of the task wrote (a killed worker's edits) is the task's too.
+    const touched = existing?.touched ?? new Set<string>(repo.touchedBy(task.id));
+    this.sharedWork.set(task.id, { codebase, touched });
+    const tools = codebaseTools(codebase, { commands: repo.commands, env: repo.env }).map((tool): ExecutableTool => {
+      if (tool.name !== 'write_file' && tool.name !== 'edit_file') return tool;
+      return {
+        ...tool,
+        execute: async (args, context) => {
+          const target = (args as { path?: unknown }).path;
+          if (typeof target === 'string') {
+            try {
+              await codebase.lock(target);
+            } catch (err) {
+              if (!(err instanceof ResourceLockedError)) throw err;
+              const holder = err.holder?.owner;
+              throw new CodebaseAccessError(
+                `${target} is being changed by ${holder ? `task "${holder}"` : 'another task'} in the team's shared working tree, which holds it until that task is committed ` +
+                  `(waited ${Math.round(err.waitedMs)} ms). Work on other files first, or try this one again later.`,
+              );
+            }
+            const file = codebase.relative(target);
+            if (!touched.has(file)) repo.noteTouched(task.id, file);
+            touched.add(file);
+          }
+          return tool.execute(args, context);
+        },
+      };
+    });
+    return { codebase, tools };
+  }
+
+  /** Gives up a task's path locks in the shared working tree (after its commit, or when the attempt ends otherwise). */
+  private async releaseSharedWork(taskId: string): Promise<void> {
+    const work = this.sharedWork.get(taskId);
+    this.sharedWork.delete(taskId);
+    await work?.codebase.unlockAll();
+  }
+
+  /**
+   * With `isolation: shared`: the test command runs in the shared tree, then
+   * the files the task wrote are committed on `mergeInto` (by path, so the
+   * commit is this task's alone), and its path locks are released.
+   */
+  private async finishShared(task: TaskRecord, result: unknown, signal: AbortSignal): Promise<unknown> {
+    const repo = this.runtime.repo as TeamRepo;
+    const shared = repo.shared as NonNullable<TeamRepo['shared']>;
+    const work = this.sharedWork.get(task.id);
+    const touched = [...(work?.touched ?? [])];
+    // The files to commit are this task's: their locks are held (taken again for files an earlier attempt wrote).
+    for (const file of touched) await work?.codebase.lock(file, { signal });
+    const test = touched.length > 0 ? await repo.runTest(shared.dir, signal) : undefined;
+    const info = await repo.commitPaths(task.id, task.description, this.id, touched);
+    await this.releaseSharedWork(task.id);
+    this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
+    const summary = { summary: result, repo: info.repo, branch: info.branch, base: info.base, commit: info.commit ?? null, diffStat: info.diffStat, ...(test ? { test } : {}) };
+    if (!info.commit) return summary;
+    this.runtime.emit({ type: 'git.merged', taskId: task.id, agentId: this.id, into: repo.mergeInto, commit: info.commit });
+    return { ...summary, merged: { commit: info.commit, into: repo.mergeInto } };
   }
 
   /**
@@ -586,13 +669,14 @@ export class Agent {
    */
   private async finishInRepo(task: TaskRecord, result: unknown, signal: AbortSignal): Promise<unknown> {
     const repo = this.runtime.repo as TeamRepo;
-    const worktree = await repo.worktreeFor(task.id);
+    if (repo.shared) return this.finishShared(task, result, signal);
+    const worktree = await repo.worktreeFor(task.id, this.id);
     const info = await repo.commit(worktree, task.id, task.description, this.id);
     const summary = { summary: result, repo: info.repo, branch: info.branch, base: info.base, commit: info.commit ?? null, diffStat: info.diffStat };
     this.runtime.emit({ type: 'git.committed', taskId: task.id, agentId: this.id, branch: info.branch, commit: info.commit ?? null, diffStat: info.diffStat });
     const review = task.metadata.review === true && task.type !== 'review';
     if (!info.commit) {
-      await repo.removeWorktree(task.id);
+      await repo.park(task.id, this.id);
       return summary; // nothing changed: nothing to merge
     }
     if (review) {
@@ -603,7 +687,7 @@ export class Agent {
     }
     const merged = await repo.merge(task.id, this.id, signal);
     if (!merged.merged) return new MergeRefused(merged);
-    await repo.removeWorktree(task.id);
+    await repo.park(task.id, this.id);
     this.runtime.emit({ type: 'git.merged', taskId: task.id, agentId: this.id, into: merged.into, commit: merged.commit });
     return { ...summary, merged: { commit: merged.commit, into: merged.into }, ...(merged.test ? { test: merged.test } : {}) };
   }

@@ -120,6 +120,7 @@ export function codebaseFromSpec(codebase: NonNullable<TeamSpec['codebase']>, sp
     ...(codebase.base ? { base: codebase.base } : {}),
     ...(codebase.test ? { test: codebase.test } : {}),
     ...(codebase.mergeInto ? { mergeInto: codebase.mergeInto } : {}),
+    ...(codebase.isolation ? { isolation: codebase.isolation } : {}),
     ...(codebase.commands ? { commands: codebase.commands } : {}),
     ...(codebase.env ? { env: codebase.env } : {}),
     ...(codebase.testTimeout !== undefined ? { testTimeoutMs: durationMs(codebase.testTimeout) } : {}),

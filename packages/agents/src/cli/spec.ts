@@ -254,9 +254,6 @@ export function validateSpec(data: unknown, file = 'spec'): TeamSpec {
       problems.push(`agents[${i}].codebase: "${agent.codebase}" needs a top-level codebase section (codebase: { repo: ./path/to/repo })`);
     }
   });
-  if (spec.codebase?.isolation === 'shared') {
-    problems.push('codebase.isolation: "shared" (every agent in one working tree) is not built yet; use "worktree", the default');
-  }
   const roles = new Set(spec.agents.map((a) => a.role));
   if (spec.goal && !roles.has('lead')) problems.push('goal: planning a goal needs an agent with role "lead"');
   if (spec.moa?.length && !roles.has('lead')) problems.push('moa: Mixture-of-Agents tasks need an agent with role "lead" to aggregate');

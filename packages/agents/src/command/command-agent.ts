@@ -129,6 +129,11 @@ export class CommandAgent extends Agent {
     return this.shell ? (this.argv[0] as string) : formatCommandLine(this.argv);
   }
 
+  /** A command agent's program changes files by itself, out of sight of the file tools. */
+  override get writesThroughTools(): boolean {
+    return false;
+  }
+
   /** Where the command runs for this task: the worktree, the codebase, the agent's own folder. */
   workingFolder(ctx: TaskContext): string {
     const worktree = 'worktree' in ctx && typeof ctx.worktree === 'string' ? ctx.worktree : undefined;

@@ -25,6 +25,15 @@ export interface TeamCodebaseOptions {
   testTimeoutMs?: number;
   /** Merge even when the tests fail after the merge. @default false */
   allowFailingTests?: boolean;
+  /**
+   * `worktree`: a worktree and branch per task, merged through the merge queue.
+   * `shared`: every write agent in one team working tree on `mergeInto`
+   * (`worktrees/_shared`; your checkout is still never touched), a file held
+   * by a path lock from a task's first write until its commit, and each task
+   * committed on `mergeInto` by the paths it wrote.
+   * @default 'worktree'
+   */
+  isolation?: 'worktree' | 'shared';
 }
 
 export interface TestOutcome {
@@ -60,6 +69,8 @@ export type MergeOutcome =
 
 const MERGE_LOCK = 'merge-queue';
 const TAIL = 4000;
+/** Parked worktrees an agent keeps for its next tasks (one per task it runs at a time is enough). */
+const POOL_SIZE = 4;
 
 /**
  * A team's git repository: a worktree per task on a branch the team owns,
@@ -77,17 +88,24 @@ export class TeamRepo {
   readonly commands: readonly CommandRule[];
   readonly env: Readonly<Record<string, string>>;
   readonly worktrees: string;
+  readonly isolation: 'worktree' | 'shared';
+  /** With `isolation: shared`: the team working tree, and the path locks on its files (stale after a lease). */
+  readonly shared: { dir: string; locks: ResourceLocks } | undefined;
   private readonly locks: ResourceLocks;
+  /** Worktrees this process parked ({@link park}); {@link close} removes those still parked. */
+  private readonly parked = new Set<string>();
 
   private constructor(
     readonly teamId: string,
     readonly options: TeamCodebaseOptions,
-    resolved: { repo: string; base: string; mergeInto: string; worktrees: string },
+    resolved: { repo: string; base: string; mergeInto: string; worktrees: string; shared?: { dir: string; locks: ResourceLocks } },
   ) {
     this.repo = resolved.repo;
     this.base = resolved.base;
     this.mergeInto = resolved.mergeInto;
     this.worktrees = resolved.worktrees;
+    this.isolation = options.isolation ?? 'worktree';
+    this.shared = resolved.shared;
     this.test = options.test;
     this.commands = options.commands ?? defaultCommandRules(options.test);
     this.env = options.env ?? {};
@@ -102,8 +120,11 @@ export class TeamRepo {
    * repository, an unknown base, uncommitted changes when the base is HEAD,
    * and a `mergeInto` checked out in a working tree of the user's.
    */
-  static async open(teamId: string, options: TeamCodebaseOptions, workspaceDir: string): Promise<TeamRepo> {
+  static async open(teamId: string, options: TeamCodebaseOptions, workspaceDir: string, settings: { leaseMs?: number } = {}): Promise<TeamRepo> {
     assertValidId('team', teamId);
+    if (options.isolation !== undefined && options.isolation !== 'worktree' && options.isolation !== 'shared') {
+      throw new ValidationError(`codebase.isolation must be "worktree" or "shared", got ${describeValue(options.isolation)}`);
+    }
     if (typeof options.repo !== 'string' || options.repo === '') {
       throw new ValidationError(`codebase.repo must be the folder of a git repository, got ${describeValue(options.repo)}`);
     }
@@ -155,7 +176,8 @@ export class TeamRepo {
     if (options.testTimeoutMs !== undefined && (!Number.isInteger(options.testTimeoutMs) || options.testTimeoutMs < 1000)) {
       throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
     }
-    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees });
+    const shared = options.isolation === 'shared' ? await sharedTree(repo, worktrees, mergeInto, settings.leaseMs ?? 30_000) : undefined;
+    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees, ...(shared ? { shared } : {}) });
   }
 
   /**
@@ -169,19 +191,28 @@ export class TeamRepo {
 
   /**
    * The task's worktree, on its branch: reused when a killed worker left it
-   * (its uncommitted edits included), rebuilt when it is broken, created from
-   * `mergeInto` as it is now (so the task sees its dependencies' merged work)
-   * when the branch does not exist yet.
+   * (its uncommitted edits included), rebuilt when it is broken, else made
+   * from `mergeInto` as it is now (so the task sees its dependencies' merged
+   * work) when the branch does not exist yet. With `agentId`, a worktree the
+   * agent parked after its last task ({@link park}) is moved here and switched
+   * to the task's branch, which is much cheaper than checking out a new one.
    */
-  async worktreeFor(taskId: string): Promise<string> {
+  async worktreeFor(taskId: string, agentId?: string): Promise<string> {
     assertValidId('task', taskId);
+    if (this.shared) return this.shared.dir;
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
     if (fs.existsSync(dir)) {
-      const head = await git(dir, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: [1, 128] });
-      if (head.exitCode === 0 && head.stdout.trim() === `refs/heads/${branch}`) return dir;
+      // Read from git's files (no process): HEAD names the task's branch once a checkout is complete.
+      const found = linkedWorktree(dir);
+      if (found?.head === `ref: refs/heads/${branch}`) {
+        // A git command cut off by a kill leaves its index lock: only this task's claimer works here.
+        fs.rmSync(path.join(found.gitDir, 'index.lock'), { force: true });
+        return dir;
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
+    if (agentId !== undefined && (await this.fromPool(agentId, dir, branch))) return dir;
     // The common case in one git call: a new branch from mergeInto. Else the branch exists (a retry), or a
     // stale registration of this path is in the way (its folder was removed): prune, and add on the branch.
     try {
@@ -190,11 +221,112 @@ export class TeamRepo {
       if (!(err instanceof GitError)) throw err;
       await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
       const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
+      if (hasBranch) await this.releaseFromPool(branch);
       await this.withGitRetry(() =>
         git(this.repo, hasBranch ? ['worktree', 'add', '--quiet', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, dir, this.mergeInto]),
       );
     }
     return dir;
+  }
+
+  /**
+   * Takes a parked worktree of the agent's: moved to the task's folder
+   * ({@link relocate}), then `git switch --force` to the task's branch (created from
+   * `mergeInto`, or the existing one of a retried task). Git writes HEAD last,
+   * so a worker killed half-way leaves a worktree whose HEAD is not the task's
+   * branch, which the next claimer rebuilds. False when there is none to take.
+   */
+  private async fromPool(agentId: string, dir: string, branch: string): Promise<boolean> {
+    assertValidId('agent', agentId);
+    const pool = path.join(this.worktrees, '_idle', agentId);
+    let names: string[];
+    try {
+      names = fs.readdirSync(pool).sort();
+    } catch {
+      return false;
+    }
+    for (const name of names) {
+      const idle = path.join(pool, name);
+      if (!linkedWorktree(idle)) {
+        fs.rmSync(idle, { recursive: true, force: true }); // broken (a move cut off half-way): pruned later
+        continue;
+      }
+      try {
+        await this.relocate(idle, dir);
+      } catch (err) {
+        if (!(err instanceof GitError) && !isFsError(err)) throw err;
+        fs.rmSync(idle, { recursive: true, force: true });
+        continue;
+      }
+      this.parked.delete(idle);
+      const created = await git(dir, ['switch', '--quiet', '--force', '--no-guess', '--create', branch, `refs/heads/${this.mergeInto}`], { allowFailure: [128] });
+      if (created.exitCode !== 0) {
+        // The branch exists: a retried or re-opened task continues on it.
+        await this.releaseFromPool(branch);
+        await git(dir, ['switch', '--quiet', '--force', '--no-guess', branch]);
+      }
+      // No `git clean`: a worktree is parked right after its commit of everything (`git add --all`), so it
+      // holds no untracked files; ignored ones (node_modules, build output) stay, ready for the next task.
+      return true;
+    }
+    return false;
+  }
+
+  /** A parked worktree still on `branch` lets go of it (detaches), so the task's own worktree can check it out. */
+  private async releaseFromPool(branch: string): Promise<void> {
+    const holder = (await checkedOutBranches(this.repo)).get(`refs/heads/${branch}`);
+    if (holder !== undefined && isInsideFolder(path.join(this.worktrees, '_idle'), holder)) await git(holder, ['switch', '--quiet', '--detach']);
+  }
+
+  /**
+   * After a task's work is committed: its worktree is parked in the agent's
+   * pool (`worktrees/_idle/<agent>/<task>`, at most {@link POOL_SIZE}) for the
+   * agent's next task, instead of being removed. The pools of this process
+   * are removed by {@link close}.
+   */
+  async park(taskId: string, agentId: string): Promise<void> {
+    assertValidId('agent', agentId);
+    const dir = path.join(this.worktrees, taskId);
+    if (!fs.existsSync(dir)) return;
+    const pool = path.join(this.worktrees, '_idle', agentId);
+    fs.mkdirSync(pool, { recursive: true });
+    // Named after the task it last held: a name no other parked worktree had, so no stale record of git's names it.
+    if (fs.readdirSync(pool).length >= POOL_SIZE || fs.existsSync(path.join(pool, taskId))) return this.removeWorktree(taskId);
+    const target = path.join(pool, taskId);
+    try {
+      await this.relocate(dir, target);
+      this.parked.add(target);
+    } catch (err) {
+      if (!(err instanceof GitError) && !isFsError(err)) throw err;
+      await this.removeWorktree(taskId);
+    }
+  }
+
+  /**
+   * Moves a linked worktree as `git worktree move` does, without starting git:
+   * the folder is renamed, then git's record of where it is (the `gitdir`
+   * file in its folder under `.git/worktrees/`, a documented part of the
+   * repository layout) is rewritten, atomically. Cut off in between, the
+   * record and the folder disagree, which {@link linkedWorktree} catches (the
+   * worktree is then rebuilt) and `git worktree prune` tidies. A worktree with
+   * submodules is moved by git itself (their records hold its path too).
+   */
+  private async relocate(from: string, to: string): Promise<void> {
+    const linked = linkedWorktree(from);
+    if (!linked || fs.existsSync(path.join(from, '.gitmodules'))) {
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'move', from, to]));
+      return;
+    }
+    if (fs.existsSync(to)) throw new GitError(`cannot move the worktree ${from} to ${to}: it exists`, null, '');
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    // A record left by a worktree removed from there (its folder deleted, not yet pruned) would name the
+    // place twice: prune it first, while the folder is missing.
+    if (recordsNaming(path.dirname(linked.gitDir), to, linked.gitDir)) await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+    fs.renameSync(from, to);
+    const record = path.join(linked.gitDir, 'gitdir');
+    const temp = `${record}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, `${path.join(fs.realpathSync(to), '.git')}\n`);
+    fs.renameSync(temp, record);
   }
 
   /** A read-only view for an agent with `codebase: read`: a detached worktree at `mergeInto` as it is now. */
@@ -218,6 +350,7 @@ export class TeamRepo {
    * next {@link worktreeFor} builds a fresh one.
    */
   async startOver(taskId: string, attempt: number): Promise<void> {
+    if (this.shared) return; // no branch of its own: it goes on in the shared tree
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -229,6 +362,66 @@ export class TeamRepo {
     let n = Math.max(attempt, kept.length + 1);
     while (kept.includes(`${branch}-attempt-${n}`)) n += 1;
     await git(this.repo, ['branch', '-m', branch, `${branch}-attempt-${n}`]);
+  }
+
+  /**
+   * With `isolation: shared`: the files a task wrote so far, by any of its
+   * attempts (`worktrees/.shared-touched/<task>`, one path a line), so the next
+   * claimer of a task whose worker was killed commits them too.
+   */
+  touchedBy(taskId: string): string[] {
+    assertValidId('task', taskId);
+    try {
+      return fs.readFileSync(path.join(this.worktrees, '.shared-touched', taskId), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Notes that a task wrote a file of the shared tree (see {@link touchedBy}). */
+  noteTouched(taskId: string, file: string): void {
+    assertValidId('task', taskId);
+    const dir = path.join(this.worktrees, '.shared-touched');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.appendFileSync(path.join(dir, taskId), `${file}\n`);
+  }
+
+  /**
+   * With `isolation: shared`: commits the files a task wrote (and only those:
+   * other tasks' edits in the tree stay as they are) on `mergeInto`, one
+   * commit at a time across the team's processes. Nothing is committed when
+   * those files did not change.
+   */
+  async commitPaths(taskId: string, description: string, agentId: string, paths: readonly string[]): Promise<CommitInfo> {
+    const shared = this.shared;
+    if (!shared) throw new ValidationError('commitPaths is for codebase.isolation "shared"');
+    const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000 });
+    try {
+      const dir = shared.dir;
+      let changed = false;
+      if (paths.length > 0) {
+        const email = `${agentId}@agent-team.invalid`;
+        const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
+        await git(dir, ['add', '--all', '--', ...paths]);
+        // `git commit -- <paths>` takes those paths only, whatever else is staged; exit 1: nothing to commit.
+        const committed = await git(
+          dir,
+          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...paths],
+          { allowFailure: [1] },
+        );
+        changed = committed.exitCode === 0;
+      }
+      fs.rmSync(path.join(this.worktrees, '.shared-touched', taskId), { force: true });
+      if (!changed) {
+        const head = await gitLine(dir, ['rev-parse', 'HEAD']);
+        return { commit: undefined, branch: this.mergeInto, base: head, repo: this.repo, diffStat: '', committedNow: false };
+      }
+      const [line = '', ...stat] = (await git(dir, ['show', '--stat', '--format=%H %P', 'HEAD'])).stdout.trimEnd().split('\n');
+      const [commit = '', parent = ''] = line.split(' ');
+      return { commit, branch: this.mergeInto, base: parent, repo: this.repo, diffStat: stat.filter((l, i) => i > 0 || l !== '').join('\n'), committedNow: true };
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Commits what the agent changed in the worktree (nothing when nothing changed). */
@@ -244,16 +437,41 @@ export class TeamRepo {
       { allowFailure: [1] },
     );
     const changed = committed.exitCode === 0;
-    const head = await gitLine(worktree, ['rev-parse', 'HEAD']);
-    const forkPoint = await gitLine(worktree, ['merge-base', 'HEAD', this.mergeInto]);
+    // Both at once (two processes, not one after the other): the stat from the merge base (`A...B`), which is the fork point.
+    const [{ head, forkPoint }, stat] = await Promise.all([this.branchWork(worktree), git(worktree, ['diff', '--stat', `refs/heads/${this.mergeInto}...HEAD`])]);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
     const ahead = head !== forkPoint;
-    const diffStat = ahead ? (await git(worktree, ['diff', '--stat', forkPoint, head])).stdout.trimEnd() : '';
+    const diffStat = ahead ? stat.stdout.trimEnd() : '';
     return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
+  }
+
+  /**
+   * The tip of a worktree's branch and where it left `mergeInto` (their merge
+   * base). A task's branch is a line of commits on `mergeInto`, so one
+   * `git rev-list --boundary` says both: its own commits, newest first, and
+   * the one commit they stand on. A branch with merges of its own asks
+   * `git merge-base`.
+   */
+  private async branchWork(worktree: string): Promise<{ head: string; forkPoint: string }> {
+    const lines = (await git(worktree, ['rev-list', '--topo-order', '--parents', '--boundary', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout.split('\n').filter(Boolean);
+    const own = lines.filter((line) => !line.startsWith('-')).map((line) => line.split(' '));
+    const boundary = lines.filter((line) => line.startsWith('-'));
+    if (own.length === 0) {
+      const head = await gitLine(worktree, ['rev-parse', 'HEAD']); // all of it is in mergeInto already
+      return { head, forkPoint: head };
+    }
+    const head = (own[0] as string[])[0] as string;
+    if (boundary.length === 1 && own.every((parents) => parents.length === 2)) return { head, forkPoint: (boundary[0] as string).slice(1).split(' ')[0] as string };
+    return { head, forkPoint: await gitLine(worktree, ['merge-base', 'HEAD', `refs/heads/${this.mergeInto}`]) };
   }
 
   /** The diff of a task's branch against where it left `mergeInto`. */
   async diff(taskId: string): Promise<string> {
+    if (this.shared) {
+      // The task's commits on mergeInto (their message ends with its id).
+      const commits = (await git(this.repo, ['log', '--format=%H', taskGrep(taskId), `refs/heads/${this.mergeInto}`])).stdout.split('\n').filter(Boolean);
+      return commits.length ? (await git(this.repo, ['show', '--format=commit %H%n%s%n', ...commits.reverse()])).stdout : '';
+    }
     const branch = this.branchOf(taskId);
     const forkPoint = await gitLine(this.repo, ['merge-base', branch, this.mergeInto]);
     return (await git(this.repo, ['diff', forkPoint, branch])).stdout;
@@ -294,61 +512,72 @@ export class TeamRepo {
 
   /**
    * Merges a task's branch into `mergeInto`, one merge at a time across every
-   * process (a resource lock in the workspace). The merge and the test run
-   * happen in the team's merge worktree; `mergeInto` then moves by
-   * compare-and-swap to the merge commit. A conflict or failing tests leave
+   * process (a resource lock in the workspace). The merge is made without a
+   * working tree (`git merge-tree --write-tree`, then `git commit-tree`: a
+   * merge commit with `mergeInto` and the branch as parents); with a test
+   * command, the merge commit is checked out in the team's merge worktree and
+   * tested there. `mergeInto` then moves by compare-and-swap (`git update-ref
+   * <ref> <new> <old>`) to the merge commit. A conflict or failing tests leave
    * `mergeInto` as it was and say why.
    */
   async merge(taskId: string, agentId: string, signal?: AbortSignal): Promise<MergeOutcome> {
+    if (this.shared) {
+      // Shared tree: a task's commits are on mergeInto already; its merge is its last commit.
+      const last = await gitLine(this.repo, ['log', '-1', '--format=%H', taskGrep(taskId), `refs/heads/${this.mergeInto}`]);
+      return { merged: true, commit: last || (await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`])), into: this.mergeInto };
+    }
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
     try {
-      const dir = path.join(this.worktrees, '_merge');
-      const gitDir = worktreeGitDir(dir);
-      if (fs.existsSync(dir) && (gitDir === undefined || !fs.existsSync(gitDir))) fs.rmSync(dir, { recursive: true, force: true });
-      if (!fs.existsSync(dir)) {
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-        await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
-      }
-      // Whatever a killed merge left (a merge in progress, stray files) goes: this worktree is only ever the team's.
-      const inProgress = worktreeGitDir(dir);
-      if (inProgress && fs.existsSync(path.join(inProgress, 'MERGE_HEAD'))) await git(dir, ['merge', '--abort'], { allowFailure: [128] });
-      const before = await gitLine(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`]);
-      await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-      await git(dir, ['clean', '--quiet', '-fd']);
       const branch = this.branchOf(taskId);
+      const [before, tip] = (await git(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`, `refs/heads/${branch}`])).stdout.trim().split('\n') as [string, string];
+      // Exit 1: conflicts. Then stdout is the tree, the conflicted files, a blank line and git's messages.
+      const written = await git(this.repo, ['merge-tree', '--write-tree', '--name-only', before, tip], { allowFailure: [1] });
+      const [head = '', ...rest] = written.stdout.split('\n');
+      if (written.exitCode !== 0) {
+        const blank = rest.indexOf('');
+        const files = (blank < 0 ? rest : rest.slice(0, blank)).filter(Boolean);
+        const messages = blank < 0 ? [] : rest.slice(blank + 1).filter(Boolean);
+        return { merged: false, reason: 'conflict', files, detail: messages.slice(-8).join('\n') };
+      }
       const email = `${agentId}@agent-team.invalid`;
-      const merged = await git(
-        dir,
-        ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'merge', '--no-ff', '--no-edit', '-m', `Merge task ${taskId}`, branch],
-        { allowFailure: [1] },
-      );
-      if (merged.exitCode !== 0) {
-        const files = (await git(dir, ['diff', '--name-only', '--diff-filter=U'])).stdout.split('\n').filter(Boolean);
-        await git(dir, ['merge', '--abort'], { allowFailure: [128] });
-        await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-        return { merged: false, reason: 'conflict', files, detail: (merged.stdout + merged.stderr).trim().split('\n').slice(-8).join('\n') };
-      }
-      const mergedHead = await gitLine(dir, ['rev-parse', 'HEAD']);
-      const test = await this.runTest(dir, signal);
-      if (test) this.noteTestStatus(mergedHead, test.passed);
-      if (test && !test.passed && !this.options.allowFailingTests) {
-        // The gate: a merge may not turn a passing mergeInto red. One that was red already may stay red
-        // (a team fixing a failing suite merges its fixes one at a time).
-        const baseGreen = await this.testStatusAt(before, dir, signal);
-        if (baseGreen !== false) {
-          await git(dir, ['checkout', '--quiet', '--force', '--detach', before]);
-          return { merged: false, reason: 'tests', test };
+      const commit = await gitLine(this.repo, [
+        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false',
+        'commit-tree', head.trim(), '-p', before, '-p', tip, '-m', `Merge task ${taskId}`,
+      ]);
+      let test: TestOutcome | undefined;
+      if (this.test !== undefined) {
+        const dir = await this.mergeDir();
+        await git(dir, ['checkout', '--quiet', '--force', '--detach', commit]);
+        await git(dir, ['clean', '--quiet', '-fd']);
+        test = await this.runTest(dir, signal);
+        if (test) this.noteTestStatus(commit, test.passed);
+        if (test && !test.passed && !this.options.allowFailingTests) {
+          // The gate: a merge may not turn a passing mergeInto red. One that was red already may stay red
+          // (a team fixing a failing suite merges its fixes one at a time).
+          if ((await this.testStatusAt(before, dir, signal)) !== false) return { merged: false, reason: 'tests', test };
+          test.baseFailed = true;
         }
-        test.baseFailed = true;
-        await git(dir, ['checkout', '--quiet', '--force', '--detach', mergedHead]);
       }
-      const commit = mergedHead;
       // The commit point: mergeInto moves only if it is still where the merge started.
       await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
       return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
     } finally {
       await lock.release();
     }
+  }
+
+  /** The team's merge worktree (detached; tests of merged results run there), made or rebuilt when needed. */
+  private async mergeDir(): Promise<string> {
+    const dir = path.join(this.worktrees, '_merge');
+    if (fs.existsSync(dir) && !linkedWorktree(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    if (!fs.existsSync(dir)) {
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+      await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
+    }
+    // Whatever a killed process left there (a merge in progress, an index lock) goes: this worktree is only ever the team's.
+    const gitDir = worktreeGitDir(dir);
+    if (gitDir) for (const left of ['MERGE_HEAD', 'index.lock']) fs.rmSync(path.join(gitDir, left), { force: true });
+    return dir;
   }
 
   /**
@@ -398,15 +627,26 @@ export class TeamRepo {
 
   /**
    * Housekeeping for `agent-team recover --codebase`: worktrees of tasks that
-   * are final are removed (their branches stay), worktrees that are broken
+   * are final are removed (their branches stay), so are parked worktrees, worktrees that are broken
    * (not on their task's branch any more, or no longer a worktree) are
    * removed to be rebuilt from the branch by the next claimer, and git's
    * records of worktrees that are gone are pruned. Worktrees of tasks still
    * in progress are left alone, uncommitted edits included.
    */
-  async housekeeping(isFinal: (taskId: string) => Promise<boolean>): Promise<{ finished: string[]; broken: string[] }> {
+  async housekeeping(isFinal: (taskId: string) => Promise<boolean>): Promise<{ finished: string[]; broken: string[]; parked: number }> {
     const finished: string[] = [];
     const broken: string[] = [];
+    // Parked worktrees (worktrees/_idle) left by workers that are gone: safe to remove at any time, since a
+    // worker takes one by a rename that then fails, and checks it before use.
+    let parked = 0;
+    const pools = path.join(this.worktrees, '_idle');
+    for (const agent of fs.existsSync(pools) ? fs.readdirSync(pools) : []) {
+      const pool = path.join(pools, agent);
+      for (const name of fs.statSync(pool).isDirectory() ? fs.readdirSync(pool) : []) {
+        fs.rmSync(path.join(pool, name), { recursive: true, force: true });
+        parked += 1;
+      }
+    }
     const names = fs.existsSync(this.worktrees) ? fs.readdirSync(this.worktrees) : [];
     for (const name of names.sort()) {
       if (name.startsWith('_') || name.startsWith('.')) continue;
@@ -425,7 +665,7 @@ export class TeamRepo {
       }
     }
     await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
-    return { finished, broken };
+    return { finished, broken, parked };
   }
 
   /**
@@ -448,14 +688,21 @@ export class TeamRepo {
     }
   }
 
+  /** Releases the merge lock if held, and removes the worktrees this process parked (git's records of them are pruned). */
   async close(): Promise<void> {
     await this.locks.releaseAll();
+    await this.shared?.locks.releaseAll();
+    if (this.parked.size === 0) return;
+    for (const dir of this.parked) await fs.promises.rm(dir, { recursive: true, force: true });
+    this.parked.clear();
+    await this.withGitRetry(() => git(this.repo, ['worktree', 'prune'])).catch(() => {});
   }
 }
 
 /**
  * `agent-team recover` for a coding team's worktrees: removes the worktrees of
- * tasks that are finished (completed, failed, cancelled) or gone, then prunes
+ * tasks that are finished (completed, failed, cancelled) or gone, and the
+ * agents' parked worktrees, then prunes
  * the repository's registrations. Worktrees of unfinished tasks stay (the next
  * claimer continues there). Returns what it removed.
  */
@@ -476,8 +723,82 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
       removed.push(entry.name);
     }
   }
+  // Agents' parked worktrees go too (see TeamRepo.housekeeping): a live worker makes a new one if it needs it.
+  fs.rmSync(path.join(worktreesDir, '_idle'), { recursive: true, force: true });
   await git(info.repo, ['worktree', 'prune']);
   return removed;
+}
+
+/** `git log` option selecting a task's commits: their message has the line `Task: <id>`. */
+function taskGrep(taskId: string): string {
+  return `--grep=^Task: ${taskId.replace(/[.[\]*^$\\]/g, '\\$&')}$`;
+}
+
+/**
+ * The team working tree of `isolation: shared`: `worktrees/_shared`, on the
+ * `mergeInto` branch (made, or rebuilt when it is not that any more), with
+ * path locks in `worktrees/.path-locks` that go stale a lease after their
+ * holder stops (a killed agent's files are free when its task's lease is up).
+ */
+async function sharedTree(repo: string, worktrees: string, mergeInto: string, leaseMs: number): Promise<{ dir: string; locks: ResourceLocks }> {
+  const dir = path.join(worktrees, '_shared');
+  if (fs.existsSync(dir) && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) fs.rmSync(dir, { recursive: true, force: true });
+  if (!fs.existsSync(dir)) {
+    await git(repo, ['worktree', 'prune']);
+    const added = await git(repo, ['worktree', 'add', '--quiet', dir, mergeInto], { allowFailure: [128] });
+    // Another process of the team made it meanwhile: use theirs.
+    if (added.exitCode !== 0 && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) throw new GitError(`git worktree add ${dir} ${mergeInto} failed: ${added.stderr.trim()}`, added.exitCode, added.stderr);
+  }
+  const staleMs = Math.max(2000, leaseMs);
+  const locks = new ResourceLocks({ root: dir, lockDir: path.join(worktrees, '.path-locks'), staleMs, takeOverDeadHolders: false });
+  return { dir, locks };
+}
+
+/** Whether a record in git's `worktrees/` folder other than `except` names `dir` as its worktree. */
+function recordsNaming(records: string, dir: string, except: string): boolean {
+  // Git records real paths; `dir` itself may not exist (its parent does).
+  const real = path.join(fs.realpathSync(path.dirname(dir)), path.basename(dir));
+  const wanted = path.join(real, '.git');
+  let names: string[];
+  try {
+    names = fs.readdirSync(records);
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    const record = path.join(records, name);
+    if (record === except) continue;
+    try {
+      const named = fs.readFileSync(path.join(record, 'gitdir'), 'utf8').trim();
+      if (named === wanted || path.resolve(path.dirname(named)) === real) return true;
+    } catch {
+      // not a worktree record
+    }
+  }
+  return false;
+}
+
+function isFsError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+}
+
+/**
+ * A linked worktree as git's own files describe it, without running git: its
+ * `.git` file names its folder in the repository, that folder's `gitdir` file
+ * names this worktree back (so it is registered here and not moved half-way),
+ * and `head` is the content of its HEAD (`ref: refs/heads/...`, or a commit).
+ * Undefined when any of that does not hold.
+ */
+function linkedWorktree(dir: string): { gitDir: string; head: string } | undefined {
+  const gitDir = worktreeGitDir(dir);
+  if (gitDir === undefined) return undefined;
+  try {
+    const back = fs.readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
+    if (fs.realpathSync(path.dirname(back)) !== fs.realpathSync(dir)) return undefined;
+    return { gitDir, head: fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim() };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The git folder of a linked worktree (its `.git` file says where), or undefined. */

@@ -339,7 +339,16 @@ export class AgentTeam extends EventEmitter<TeamEventListeners> {
     checkOptions(options, { timeoutMs: rules.duration(), handleSignals: rules.boolean(), stopWhenIdle: rules.boolean() });
     if (this.codebaseOptions && !this.repo) {
       const dir = this.backend.kind === 'file' ? this.backend.location : (this.worktreesDir ?? path.join(os.tmpdir(), `agent-team-${this.teamId}`));
-      this.repo = await TeamRepo.open(this.teamId, this.codebaseOptions, dir);
+      if (this.codebaseOptions.isolation === 'shared') {
+        const outside = [...this.agents.values()].find((agent) => agent.options.codebase === 'write' && !agent.writesThroughTools);
+        if (outside) {
+          throw new ValidationError(
+            `agent "${outside.id}" is a command agent: in codebase.isolation "shared" a task's commit holds the files it wrote with the file tools, ` +
+              'and a command agent writes files by itself; use isolation "worktree" (the default) for command agents',
+          );
+        }
+      }
+      this.repo = await TeamRepo.open(this.teamId, this.codebaseOptions, dir, { leaseMs: this.settings.leaseMs });
     }
     for (const agent of this.agents.values()) {
       if (agent.options.mcp?.length) checkMcpSelection(agent.id, agent.options.mcp, this.mcpServers);

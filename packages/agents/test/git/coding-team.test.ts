@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TeamEvent } from '@agent-team/core';
+import { codebaseFromSpec } from '../../src/cli/build-team.js';
 import { validateSpec } from '../../src/cli/spec.js';
 import { AgentRole, AgentTeam, CommandAgent, fromFunction, type LanguageModel } from '../../src/index.js';
 import { runScript } from '../../../core/test/helpers/processes.js';
@@ -321,8 +322,8 @@ describe('coding teams on a git repository', () => {
     expect(() => validateSpec({ agents: [{ id: 'w1', role: 'worker', model: 'offline', codebase: 'write' }], tasks: [{ description: 'x' }] })).toThrow(
       /agents\[0\]\.codebase: "write" needs a top-level codebase section/,
     );
-    expect(() => validateSpec({ codebase: { repo: '.', isolation: 'shared' }, agents: [{ id: 'w1', role: 'worker', model: 'offline' }], tasks: [{ description: 'x' }] })).toThrow(
-      /isolation: "shared" .* is not built yet/,
-    );
+    const shared = validateSpec({ codebase: { repo: '.', isolation: 'shared' }, agents: [{ id: 'w1', role: 'worker', model: 'offline' }], tasks: [{ description: 'x' }] });
+    expect(codebaseFromSpec(shared.codebase as NonNullable<typeof shared.codebase>, '/somewhere').isolation).toBe('shared');
+    expect(() => validateSpec({ codebase: { repo: '.', isolation: 'private' }, agents: [{ id: 'w1', role: 'worker', model: 'offline' }], tasks: [{ description: 'x' }] })).toThrow(/isolation/);
   });
 });

@@ -90,11 +90,20 @@ it('agent-team recover --codebase removes the worktrees of finished tasks and br
   fs.mkdirSync(path.join(workspace, 'worktrees', 'wreck'));
   fs.writeFileSync(path.join(workspace, 'worktrees', 'wreck', 'junk'), '');
   await team.close();
+  // A worker that parked a worktree and was killed (never closed): its pool is left behind.
+  const dead = await TeamRepo.open('rec', { repo }, workspace);
+  const old = await dead.worktreeFor('old', 'w7');
+  await dead.commit(old, 'old', 'nothing', 'w7');
+  await dead.park('old', 'w7');
+  const pooled = path.join(workspace, 'worktrees', '_idle', 'w7', 'old');
+  expect(fs.existsSync(pooled)).toBe(true);
 
   const out = cli('recover', '--codebase', spec, '-w', workspace, '--json');
   expect(out.status, out.stderr).toBe(0);
-  const report = JSON.parse(out.stdout) as { worktrees: { finished: string[]; broken: string[] } };
-  expect(report.worktrees).toEqual({ finished: ['done'], broken: ['wreck'] });
+  const report = JSON.parse(out.stdout) as { worktrees: { finished: string[]; broken: string[]; parked: number } };
+  expect(report.worktrees).toEqual({ finished: ['done'], broken: ['wreck'], parked: 1 });
+  expect(fs.existsSync(pooled)).toBe(false);
+  expect(git(repo, 'worktree', 'list')).not.toContain('_idle');
   expect(fs.existsSync(path.join(workspace, 'worktrees', 'done'))).toBe(false);
   expect(fs.readFileSync(path.join(busy, 'draft.txt'), 'utf8')).toBe('uncommitted\n');
   expect(git(repo, 'worktree', 'list')).not.toContain(path.join('worktrees', 'done'));

@@ -8,7 +8,7 @@ import { printJson } from '../format.js';
 import { useColor } from '../progress.js';
 
 /** The worktree housekeeping of a spec's git codebase (`--codebase <spec>`). */
-async function recoverWorktrees(specFile: string, backend: Backend): Promise<{ finished: string[]; broken: string[] }> {
+async function recoverWorktrees(specFile: string, backend: Backend): Promise<{ finished: string[]; broken: string[]; parked: number }> {
   const [{ loadSpec }, { codebaseFromSpec }, { TeamRepo }] = await Promise.all([import('../spec.js'), import('../build-team.js'), import('../../git/team-repo.js')]);
   const spec = loadSpec(specFile);
   if (!spec.codebase) throw new ValidationError(`${specFile} has no codebase section: --codebase takes the spec of a team that works on a git repository`);
@@ -42,6 +42,7 @@ export async function recoverCommand(opts: GlobalOptions & { codebase?: string }
     if (worktrees) {
       console.log(`Worktrees of finished tasks removed: ${worktrees.finished.length}${worktrees.finished.length ? ` (${worktrees.finished.join(', ')})` : ''}`);
       console.log(`Broken worktrees removed (rebuilt from their branch at the next claim): ${worktrees.broken.length}${worktrees.broken.length ? ` (${worktrees.broken.join(', ')})` : ''}`);
+      console.log(`Parked worktrees removed (agents' pools): ${worktrees.parked}`);
     }
     const c = colors(opts.color !== false && useColor(process.stdout));
     console.log(`Expired leases requeued: ${report.requeued.length}${report.requeued.length ? ` (${report.requeued.map((r) => `${r.taskId} from ${r.holder ?? '?'} → attempt ${r.attempt}`).join(', ')})` : ''}`);
