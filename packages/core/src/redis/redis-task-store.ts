@@ -241,10 +241,24 @@ export class RedisTaskStore implements TaskStore {
   // ---------------------------------------------------------------- claim lifecycle
 
   async claim(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest): Promise<ClaimGrant | null> {
-    // The claim id is made here, so a call repeated after a lost reply is recognised (see the script).
-    const cid = uniqueSuffix();
-    const reply = await this.run('atClaim', [
-      cid,
+    return (await this.claimMany(request, 1))[0] ?? null;
+  }
+
+  /** Up to `max` tasks in one script call (one pass over the lanes' heads). */
+  async claimMany(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest, max: number): Promise<ClaimGrant[]> {
+    const reply = await this.run('atClaim', this.claimArgs(request, max));
+    this.events.deliver(reply[2]);
+    return this.grantsOf(request.agentId, reply[1]);
+  }
+
+  /**
+   * The claim arguments of a script. The claim id is made here, so a call
+   * repeated after a lost reply is recognised (see claim_ready in scripts.ts).
+   */
+  private claimArgs(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest, max: number): Array<string | number> {
+    if (!Number.isInteger(max) || max < 1) throw new AgentTeamError(`claimMany takes a whole number of tasks of at least 1, got ${String(max)}`);
+    return [
+      uniqueSuffix(),
       request.agentId,
       request.leaseMs,
       request.types === undefined ? '*' : request.types.join(','),
@@ -252,18 +266,23 @@ export class RedisTaskStore implements TaskStore {
       request.acceptUnrequired === false ? '0' : '1',
       process.pid,
       this.host,
-    ]);
-    this.events.deliver(reply[3]);
-    if (reply[0] !== 'OK') return null;
-    const task = this.recordOf(reply[2], String(reply[1]));
-    const token = `${task.attempt}-${cid}`;
-    return {
-      task,
-      ref: { taskId: task.id, token },
-      agentId: request.agentId,
-      leaseMs: Number(reply[4]),
-      leaseUntil: task.leaseUntil ?? this.clock.now() + Number(reply[4]),
-    };
+      max,
+    ];
+  }
+
+  private grantsOf(agentId: string, rows: unknown): ClaimGrant[] {
+    if (!Array.isArray(rows)) return [];
+    return (rows as Array<[string, unknown, string, string]>).map(([id, values, lms, token]) => {
+      const task = this.recordOf(values, id);
+      const leaseMs = Number(lms);
+      return {
+        task,
+        ref: { taskId: task.id, token },
+        agentId,
+        leaseMs,
+        leaseUntil: task.leaseUntil ?? this.clock.now() + leaseMs,
+      };
+    });
   }
 
   async heartbeat(ref: ClaimRef, leaseMs: number): Promise<number> {
@@ -280,7 +299,9 @@ export class RedisTaskStore implements TaskStore {
       return this.recordOf(reply[1], ref.taskId);
     }
     if (reply[0] === 'DONE') {
-      // This call was repeated after a lost reply, and its first run had succeeded.
+      // This call was repeated after a lost reply, and its first run had succeeded
+      // (a complete-and-claim also hands back the grants of that run, with their events).
+      this.events.deliver(reply[2]);
       const record = await this.get(ref.taskId);
       if (record) return record;
     }
@@ -295,6 +316,24 @@ export class RedisTaskStore implements TaskStore {
     const record = await this.holderOutcome(ref, reply, 'complete');
     if (reply[0] === 'OK') record.result = JSON.parse(json) as unknown;
     return record;
+  }
+
+  /** The completion and the claim of the next tasks in one script call. */
+  async completeAndClaim(
+    ref: ClaimRef,
+    result: unknown,
+    options: { review?: boolean },
+    next: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest,
+    max: number,
+  ): Promise<{ record: TaskRecord; next: ClaimGrant[] }> {
+    const json = JSON.stringify(result === undefined ? null : result);
+    const reply = await this.run('atComplete', [ref.taskId, ref.token, json, options.review ? '1' : '0', ...this.claimArgs(next, max)]);
+    // Grants first: if the outcome below throws, the caller still learns of no grant it
+    // does not hold (a refused completion claims nothing).
+    const grants = reply[0] === 'OK' || reply[0] === 'DONE' ? this.grantsOf(next.agentId, reply[3]) : [];
+    const record = await this.holderOutcome(ref, reply, 'complete');
+    if (reply[0] === 'OK') record.result = JSON.parse(json) as unknown;
+    return { record, next: grants };
   }
 
   async fail(ref: ClaimRef, error: FailInput): Promise<TaskRecord> {

@@ -306,6 +306,84 @@ local function promote_due()
     ev('task.ready', id, ',"reason":"backoff elapsed"')
   end
 end
+
+-- Claims up to max ready tasks the filter accepts, best first (priority, then
+-- first in first out, across lanes), in one pass: each lane's head is read
+-- once and cut once. The claim arguments start at ARGV[a]: cid, agentId,
+-- leaseMs, types, capabilities, acceptUnrequired, pid, host, max. Grant i is
+-- recorded under the claim id "<cid>.<i>" (its token is "<attempt>-<cid>.<i>").
+-- The same cid again means the first call's reply was lost: the grants it
+-- made that still stand are handed back instead of claiming more tasks.
+-- Returns a list of grants { id, record fields (RECORD_FIELDS order), lease ms, token }.
+local function claim_ready(a)
+  local cid, agent, defaultLms = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local max = tonumber(ARGV[a + 8]) or 1
+  local cids = {}
+  for i = 1, max do cids[i] = cid .. '.' .. i end
+  local out = {}
+  local prev = redis.call('HMGET', P .. 'grants', unpack(cids))
+  for i = 1, max do
+    local id = prev[i]
+    if id then
+      local g = redis.call('HMGET', tk(id), 'token', 'status', 'lms')
+      if g[2] == 'claimed' and g[1] and cid_of(g[1]) == cids[i] then out[#out + 1] = { id, rec(id, false), g[3], g[1] } end
+    end
+  end
+  if #out > 0 then return out end
+  promote_due()
+  local heads = {}
+  for _, lane in ipairs(accepted_lanes(ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])) do
+    -- One more member than needed: whether taking them empties the lane comes for free.
+    local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, max, 'WITHSCORES')
+    if head[1] then heads[#heads + 1] = { lane, head, 1, 0 } end
+  end
+  local members = {}
+  while #members < max do
+    local best, bestScore, bestMember = nil, nil, nil
+    for _, l in ipairs(heads) do
+      local m = l[2][l[3]]
+      if m then
+        local score = tonumber(l[2][l[3] + 1])
+        if best == nil or score < bestScore or (score == bestScore and m < bestMember) then
+          best, bestScore, bestMember = l, score, m
+        end
+      end
+    end
+    if not best then break end
+    best[3] = best[3] + 2
+    best[4] = best[4] + 1
+    members[#members + 1] = bestMember
+  end
+  if #members == 0 then return out end
+  for _, l in ipairs(heads) do
+    if l[4] > 0 then
+      redis.call('ZREMRANGEBYRANK', P .. 'ready:' .. l[1], 0, l[4] - 1)
+      if l[4] * 2 == #l[2] then redis.call('SREM', P .. 'lanes', l[1]) end
+    end
+  end
+  local leases, grantArgs = {}, {}
+  local pid, host = ARGV[a + 6], ARGV[a + 7]
+  for i, member in ipairs(members) do
+    local id = string.sub(member, string.find(member, ':', 1, true) + 1)
+    local h = tk(id)
+    local f = redis.call('HMGET', h, 'attempt', 'leaseMs', 'spec', 'errors', 'reason', 'feedback', 'notBefore', 'finishedAt', 'extra')
+    local lms = tonumber(f[2]) or defaultLms
+    local leaseUntil = num(NOW + lms)
+    local token = f[1] .. '-' .. cids[i]
+    redis.call('HSET', h, 'status', 'claimed', 'owner', agent, 'token', token, 'leaseUntil', leaseUntil,
+      'claimedAt', num(NOW), 'lms', num(lms), 'pid', pid, 'host', host)
+    leases[#leases + 1] = leaseUntil
+    leases[#leases + 1] = id
+    grantArgs[#grantArgs + 1] = cids[i]
+    grantArgs[#grantArgs + 1] = id
+    ev('task.claimed', id, ',"agentId":' .. js(agent) .. ',"attempt":' .. f[1] .. ',"leaseUntil":' .. leaseUntil)
+    -- The record fields, without reading them again.
+    out[i] = { id, { f[3], 'claimed', f[1], agent, leaseUntil, f[4], f[5], f[6], f[7], f[8], f[9] }, num(lms), token }
+  end
+  redis.call('ZADD', P .. 'claimed', unpack(leases))
+  redis.call('HSET', P .. 'grants', unpack(grantArgs))
+  return out
+end
 `;
 
 const ADD = String.raw`
@@ -383,46 +461,11 @@ return { 'OK', reply, flush() }
 `;
 
 const CLAIM = String.raw`
--- ARGV: 6 cid, 7 agentId, 8 leaseMs, 9 types ('*' = any), 10 capabilities, 11 acceptUnrequired, 12 pid, 13 host
-local cid, agent = ARGV[6], ARGV[7]
--- The same claim id again: the first call's reply was lost. Hand back the
--- same grant instead of claiming a second task.
-local prev = redis.call('HGET', P .. 'grants', cid)
-if prev then
-  local token = redis.call('HGET', tk(prev), 'token')
-  if token and cid_of(token) == cid and redis.call('HGET', tk(prev), 'status') == 'claimed' then
-    return { 'OK', prev, rec(prev, false), {}, redis.call('HGET', tk(prev), 'lms') }
-  end
-end
-promote_due()
-local best, bestScore, bestLane, bestLast = nil, nil, nil, false
-for _, lane in ipairs(accepted_lanes(ARGV[9], ARGV[10], ARGV[11])) do
-  -- Two members: whether taking the head empties the lane comes for free.
-  local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, 1, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    if best == nil or score < bestScore or (score == bestScore and head[1] < best) then
-      best, bestScore, bestLane, bestLast = head[1], score, lane, head[3] == nil
-    end
-  end
-end
-if not best then return { 'NONE', '', {}, flush() } end
-local id = string.sub(best, string.find(best, ':', 1, true) + 1)
-redis.call('ZREM', P .. 'ready:' .. bestLane, best)
-if bestLast then redis.call('SREM', P .. 'lanes', bestLane) end
-local h = tk(id)
-local f = redis.call('HMGET', h, 'attempt', 'leaseMs', 'spec', 'errors', 'reason', 'feedback', 'notBefore', 'finishedAt', 'extra')
-local attempt = tonumber(f[1])
-local lms = tonumber(f[2]) or tonumber(ARGV[8])
-local token = num(attempt) .. '-' .. cid
-local leaseUntil = NOW + lms
-redis.call('HSET', h, 'status', 'claimed', 'owner', agent, 'token', token, 'leaseUntil', num(leaseUntil),
-  'claimedAt', num(NOW), 'lms', num(lms), 'pid', ARGV[12], 'host', ARGV[13])
-redis.call('ZADD', P .. 'claimed', leaseUntil, id)
-redis.call('HSET', P .. 'grants', cid, id)
-ev('task.claimed', id, ',"agentId":' .. js(agent) .. ',"attempt":' .. num(attempt) .. ',"leaseUntil":' .. num(leaseUntil))
--- The record fields in RECORD_FIELDS order, without reading them again.
-return { 'OK', id, { f[3], 'claimed', f[1], agent, num(leaseUntil), f[4], f[5], f[6], f[7], f[8], f[9] }, flush(), num(lms) }
+-- ARGV: 6 cid, 7 agentId, 8 leaseMs, 9 types ('*' = any), 10 capabilities, 11 acceptUnrequired, 12 pid, 13 host, 14 max
+local grants = claim_ready(6)
+local code = 'OK'
+if #grants == 0 then code = 'NONE' end
+return { code, grants, flush() }
 `;
 
 const HEARTBEAT = String.raw`
@@ -440,10 +483,20 @@ return { 'OK', num(leaseUntil) }
 `;
 
 const COMPLETE = String.raw`
--- ARGV: 6 taskId, 7 token, 8 result (JSON), 9 review ('1'/'0')
+-- ARGV: 6 taskId, 7 token, 8 result (JSON), 9 review ('1'/'0'), then optionally the
+-- claim arguments of the next tasks (10 cid ... 18 max, as claim_ready reads them):
+-- complete-and-claim-next, one round trip per task in steady state.
 local id, token, review = ARGV[6], ARGV[7], ARGV[9] == '1'
+local nextClaim = ARGV[10] ~= nil
 local f, refused = own(id, token, 'complete')
-if not f then return refused end
+if not f then
+  -- A repeated call whose first run succeeded hands back the grants that run made.
+  if refused[1] == 'DONE' and nextClaim then
+    local again = claim_ready(10)
+    return { 'DONE', false, flush(), again }
+  end
+  return refused
+end
 local status = review and 'review' or 'completed'
 -- The hot path, in as few calls as it takes: out of the claimed index, one write of the record, into the new index.
 redis.call('ZREM', P .. 'claimed', id)
@@ -456,8 +509,11 @@ if not review then
   SETTLE[#SETTLE + 1] = id
   settle()
 end
+-- Claimed after the dependents settled, so a task this completion made ready can be among them.
+local grants = {}
+if nextClaim then grants = claim_ready(10) end
 -- The record fields in RECORD_FIELDS order: spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra.
-return { 'OK', { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }, flush() }
+return { 'OK', { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }, flush(), grants }
 `;
 
 const FAIL = String.raw`
