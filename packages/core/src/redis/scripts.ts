@@ -72,20 +72,27 @@ local function ev(typ, id, extra)
   EVENTS[#EVENTS + 1] = ',"type":"' .. typ .. '","taskId":"' .. id .. '"' .. (extra or '')
 end
 
--- Writes the collected events to the stream and returns them. Event seq
--- numbers from scripts are even (a team-wide counter, doubled); those a
--- process appends itself are odd, so the two never collide.
+-- Writes the collected events to the stream and returns them. The events of
+-- one script share a stream entry (one field "e" per event, in order; up to
+-- 1000 an entry), so a transition costs one XADD however many events it has.
+-- Event seq numbers from scripts are even (a team-wide counter, doubled);
+-- those a process appends itself are odd, so the two never collide.
 local function flush()
   if WAKE then redis.call('PUBLISH', P .. 'wake:tasks', '1') end
   local n = #EVENTS
   if n == 0 then return {} end
   local last = redis.call('INCRBY', P .. 'evseq', n)
-  local w = js(WRITER)
-  local out = {}
+  local head = '{"ts":' .. TS .. ',"writer":' .. js(WRITER) .. ',"seq":'
+  local out, fields = {}, {}
   for i = 1, n do
-    local json = '{"ts":' .. TS .. ',"writer":' .. w .. ',"seq":' .. num(2 * (last - n + i)) .. EVENTS[i] .. '}'
-    redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'e', json)
+    local json = head .. num(2 * (last - n + i)) .. EVENTS[i] .. '}'
     out[i] = json
+    fields[#fields + 1] = 'e'
+    fields[#fields + 1] = json
+    if #fields == 2000 or i == n then
+      redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', unpack(fields))
+      fields = {}
+    end
   end
   return out
 end
@@ -313,23 +320,26 @@ end
 -- leaseMs, types, capabilities, acceptUnrequired, pid, host, max. Grant i is
 -- recorded under the claim id "<cid>.<i>" (its token is "<attempt>-<cid>.<i>").
 -- The same cid again means the first call's reply was lost: the grants it
--- made that still stand are handed back instead of claiming more tasks.
+-- made that still stand are handed back instead of claiming more tasks
+-- (\`fresh\`: the caller knows this is the first run, so there is nothing to look for).
 -- Returns a list of grants { id, record fields (RECORD_FIELDS order), lease ms, token }.
-local function claim_ready(a)
+local function claim_ready(a, fresh)
   local cid, agent, defaultLms = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local max = tonumber(ARGV[a + 8]) or 1
   local cids = {}
   for i = 1, max do cids[i] = cid .. '.' .. i end
   local out = {}
-  local prev = redis.call('HMGET', P .. 'grants', unpack(cids))
-  for i = 1, max do
-    local id = prev[i]
-    if id then
-      local g = redis.call('HMGET', tk(id), 'token', 'status', 'lms')
-      if g[2] == 'claimed' and g[1] and cid_of(g[1]) == cids[i] then out[#out + 1] = { id, rec(id, false), g[3], g[1] } end
+  if not fresh then
+    local prev = redis.call('HMGET', P .. 'grants', unpack(cids))
+    for i = 1, max do
+      local id = prev[i]
+      if id then
+        local g = redis.call('HMGET', tk(id), 'token', 'status', 'lms')
+        if g[2] == 'claimed' and g[1] and cid_of(g[1]) == cids[i] then out[#out + 1] = { id, rec(id, false), g[3], g[1] } end
+      end
     end
+    if #out > 0 then return out end
   end
-  if #out > 0 then return out end
   promote_due()
   local heads = {}
   for _, lane in ipairs(accepted_lanes(ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])) do
@@ -510,8 +520,9 @@ if not review then
   settle()
 end
 -- Claimed after the dependents settled, so a task this completion made ready can be among them.
+-- The completion just happened, so this is the first run of the call: no earlier grants to look for.
 local grants = {}
-if nextClaim then grants = claim_ready(10) end
+if nextClaim then grants = claim_ready(10, true) end
 -- The record fields in RECORD_FIELDS order: spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra.
 return { 'OK', { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }, flush(), grants }
 `;
