@@ -211,10 +211,22 @@ if (!REDIS_SERVER) {
       expect(await queue.counts()).toMatchObject({ completed: 1, claimed: 4, ready: 1 });
       expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(5);
       expect(await backend.events.read({ types: ['task.completed'] })).toHaveLength(1);
+      // Several slots completing at once go as one script call; its reply is lost too.
+      const cut3 = proxy.cutOn('"burst-b"', 'after-request');
+      const steps = await Promise.all([
+        batch[1]!.completeAndClaim('burst-b', { agentId: 'lost-many' }),
+        batch[2]!.completeAndClaim('burst-c', { agentId: 'lost-many' }),
+      ]);
+      await cut3;
+      expect(steps.map((s) => s.record.status)).toEqual(['completed', 'completed']);
+      expect(steps.map((s) => s.next.map((c) => c.taskId))).toEqual([['f'], []]);
+      expect(await queue.counts()).toMatchObject({ completed: 3, claimed: 3, ready: 0 });
+      expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(6);
+      expect(await backend.events.read({ types: ['task.completed'] })).toHaveLength(3);
       // The grants handed back are the real ones: their tokens commit.
-      for (const c of [...batch.slice(1), ...step.next]) await c.complete(c.taskId);
-      expect(await queue.counts()).toMatchObject({ completed: 5, claimed: 0, ready: 1 });
-      expect(proxy.cuts).toBe(2);
+      for (const c of [...step.next, ...steps[0]!.next]) await c.complete(c.taskId);
+      expect(await queue.counts()).toMatchObject({ completed: 6, claimed: 0, ready: 0 });
+      expect(proxy.cuts).toBe(3);
     });
 
     it('a claim whose reply is lost when the connection drops happened once, and the worker carries on', async () => {

@@ -323,9 +323,9 @@ end
 -- made that still stand are handed back instead of claiming more tasks
 -- (\`fresh\`: the caller knows this is the first run, so there is nothing to look for).
 -- Returns a list of grants { id, record fields (RECORD_FIELDS order), lease ms, token }.
-local function claim_ready(a, fresh)
+local function claim_ready(a, fresh, count)
   local cid, agent, defaultLms = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local max = tonumber(ARGV[a + 8]) or 1
+  local max = count or tonumber(ARGV[a + 8]) or 1
   local cids = {}
   for i = 1, max do cids[i] = cid .. '.' .. i end
   local out = {}
@@ -394,6 +394,25 @@ local function claim_ready(a, fresh)
   redis.call('HSET', P .. 'grants', unpack(grantArgs))
   return out
 end
+
+-- Completes (or holds for review) a task the caller holds, fenced by its token:
+-- the record fields in RECORD_FIELDS order, or nil and the refusal. A completed
+-- task is queued for settle() (the caller runs it once, after all its completions).
+local function complete_one(id, token, result, review)
+  local f, refused = own(id, token, 'complete')
+  if not f then return nil, refused end
+  local status = review and 'review' or 'completed'
+  -- The hot path, in as few calls as it takes: out of the claimed index, one write of the record, into the new index.
+  redis.call('ZREM', P .. 'claimed', id)
+  redis.call('HDEL', P .. 'grants', cid_of(token))
+  redis.call('HSET', tk(id), 'status', status, 'token', '', 'leaseUntil', '', 'doneToken', token, 'doneOp', 'complete',
+    'result', result, 'finishedAt', ARGV[2], 'reason', '')
+  redis.call('ZADD', P .. 'st:' .. status, 0, id)
+  ev(review and 'task.review' or 'task.completed', id, ',"agentId":' .. js(f[5]) .. ',"attempt":' .. f[6])
+  if not review then SETTLE[#SETTLE + 1] = id end
+  -- spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra
+  return { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }
+end
 `;
 
 const ADD = String.raw`
@@ -436,6 +455,23 @@ for i = 1, n do
     end
   end
 end
+-- Index writes of tasks without dependencies are gathered and made once per
+-- index (a lane's ready set, the set of all tasks): a batch of 100 costs a
+-- few calls, not a few hundred.
+local all, ready, readyLanes = {}, {}, {}
+local function flush_index()
+  if #all > 0 then redis.call('ZADD', P .. 'all', unpack(all)) end
+  for lane, members in pairs(ready) do
+    redis.call('ZADD', P .. 'ready:' .. lane, unpack(members))
+    readyLanes[#readyLanes + 1] = lane
+  end
+  if #readyLanes > 0 then
+    redis.call('SADD', P .. 'lanes', unpack(readyLanes))
+    WAKE = true
+  end
+  all, ready, readyLanes = {}, {}, {}
+end
+local gathered = 0
 for i = 1, n do
   if outcome[i][1] == 'new' then
     local id, deps = arg(i, 1), arg(i, 4)
@@ -444,24 +480,46 @@ for i = 1, n do
     redis.call('HSET', h, 'spec', arg(i, 2), 'status', deps == '' and 'ready' or 'pending', 'attempt', 1, 'lane', arg(i, 5),
       'prio', arg(i, 6), 'rm', arg(i, 7), 'deps', deps, 'allowFailed', arg(i, 8), 'maxAttempts', arg(i, 9),
       'rbase', arg(i, 10), 'rmax', arg(i, 11), 'leaseMs', arg(i, 12), 'budgetStart', 0)
-    redis.call('ZADD', P .. 'all', 0, id)
     if arg(i, 3) ~= '' then redis.call('HSET', P .. 'idem', arg(i, 3), id) end
     ev('task.added', id, arg(i, 13))
     if deps == '' then
-      index_ready(arg(i, 5), arg(i, 7), arg(i, 6))
+      all[#all + 1] = 0
+      all[#all + 1] = id
+      local lane = arg(i, 5)
+      local members = ready[lane]
+      if not members then
+        members = {}
+        ready[lane] = members
+      end
+      members[#members + 1] = arg(i, 6)
+      members[#members + 1] = arg(i, 7)
+      gathered = gathered + 1
+      -- Bounded, so unpack() stays far below Lua's limit on a large batch.
+      if gathered == 1000 then
+        flush_index()
+        gathered = 0
+      end
       ev('task.ready', id, ',"attempt":1')
     else
+      -- A dependent is evaluated at once, so what it depends on must be indexed first.
+      flush_index()
+      gathered = 0
+      redis.call('ZADD', P .. 'all', 0, id)
       for dep in string.gmatch(deps, '%S+') do redis.call('SADD', P .. 'rdeps:' .. dep, id) end
       redis.call('ZADD', P .. 'st:pending', 0, id)
       evaluate(id)
     end
   end
 end
+flush_index()
 settle()
 local reply = {}
 for i = 1, n do
   local kind, id = outcome[i][1], outcome[i][2]
-  if kind == 'new' then
+  if kind == 'new' and arg(i, 4) == '' then
+    -- Nothing in this script moves a task without dependencies out of ready.
+    reply[i] = { kind, id, 'ready' }
+  elseif kind == 'new' then
     reply[i] = { kind, id, redis.call('HGET', tk(id), 'status') }
   else
     reply[i] = { kind, id, rec(id, true) }
@@ -496,10 +554,9 @@ const COMPLETE = String.raw`
 -- ARGV: 6 taskId, 7 token, 8 result (JSON), 9 review ('1'/'0'), then optionally the
 -- claim arguments of the next tasks (10 cid ... 18 max, as claim_ready reads them):
 -- complete-and-claim-next, one round trip per task in steady state.
-local id, token, review = ARGV[6], ARGV[7], ARGV[9] == '1'
 local nextClaim = ARGV[10] ~= nil
-local f, refused = own(id, token, 'complete')
-if not f then
+local record, refused = complete_one(ARGV[6], ARGV[7], ARGV[8], ARGV[9] == '1')
+if not record then
   -- A repeated call whose first run succeeded hands back the grants that run made.
   if refused[1] == 'DONE' and nextClaim then
     local again = claim_ready(10)
@@ -507,24 +564,43 @@ if not f then
   end
   return refused
 end
-local status = review and 'review' or 'completed'
--- The hot path, in as few calls as it takes: out of the claimed index, one write of the record, into the new index.
-redis.call('ZREM', P .. 'claimed', id)
-redis.call('HDEL', P .. 'grants', cid_of(token))
-redis.call('HSET', tk(id), 'status', status, 'token', '', 'leaseUntil', '', 'doneToken', token, 'doneOp', 'complete',
-  'result', ARGV[8], 'finishedAt', ARGV[2], 'reason', '')
-redis.call('ZADD', P .. 'st:' .. status, 0, id)
-ev(review and 'task.review' or 'task.completed', id, ',"agentId":' .. js(f[5]) .. ',"attempt":' .. f[6])
-if not review then
-  SETTLE[#SETTLE + 1] = id
-  settle()
-end
+settle()
 -- Claimed after the dependents settled, so a task this completion made ready can be among them.
 -- The completion just happened, so this is the first run of the call: no earlier grants to look for.
 local grants = {}
 if nextClaim then grants = claim_ready(10, true) end
--- The record fields in RECORD_FIELDS order: spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra.
-return { 'OK', { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }, flush(), grants }
+return { 'OK', record, flush(), grants }
+`;
+
+const COMPLETE_MANY = String.raw`
+-- Several complete-and-claims of one process at once (a worker's slots finishing
+-- together), each fenced on its own: one refused completion refuses only itself.
+-- ARGV: 6 count k; per item 5 fields: taskId, token, result (JSON), review ('1'/'0'),
+-- next tasks wanted; then the claim arguments (cid, agentId, leaseMs, types,
+-- capabilities, acceptUnrequired, pid, host, unused). Reply: { per-item outcome
+-- ({ 'OK', record } or a refusal), events, grants (for the items that completed, in order) }.
+local k = tonumber(ARGV[6])
+local outcomes = {}
+local want, repeated = 0, false
+for i = 1, k do
+  local b = 6 + (i - 1) * 5
+  local record, refused = complete_one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4] == '1')
+  if record then
+    outcomes[i] = { 'OK', record }
+    want = want + tonumber(ARGV[b + 5])
+  else
+    outcomes[i] = refused
+    -- Completed by a first run of this call whose reply was lost: its grants stand.
+    if refused[1] == 'DONE' then
+      repeated = true
+      want = want + tonumber(ARGV[b + 5])
+    end
+  end
+end
+settle()
+local grants = {}
+if want > 0 then grants = claim_ready(7 + k * 5, not repeated, want) end
+return { outcomes, flush(), grants }
 `;
 
 const FAIL = String.raw`
@@ -894,6 +970,7 @@ export const SCRIPTS = {
   atClaim: build(CLAIM),
   atHeartbeat: build(HEARTBEAT),
   atComplete: build(COMPLETE),
+  atCompleteMany: build(COMPLETE_MANY),
   atFail: build(FAIL),
   atRelease: build(RELEASE),
   atDefer: build(DEFER),

@@ -161,6 +161,40 @@ export function describeTaskStoreConformance(backend: string, create: HarnessFac
       ]);
     });
 
+    it('several slots completing and claiming at once: each completion fenced on its own, each slot gets its own next tasks', async () => {
+      const peer = await h.openPeer();
+      await q.addMany(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => ({ id, description: id })));
+      const held = await q.claimMany({ agentId: 'w' }, 3);
+      expect(held.map((c) => c.taskId)).toEqual(['a', 'b', 'c']);
+      // b's lease runs out and a peer takes it over: only b's completion is refused.
+      h.clock.advance(1001);
+      await held[0]!.heartbeat();
+      await held[2]!.heartbeat();
+      await peer.reap();
+      const stolen = await peer.claim({ agentId: 'thief' });
+      expect(stolen?.taskId).toBe('b');
+      const steps = await Promise.allSettled([
+        held[0]!.completeAndClaim('a done', { agentId: 'w', max: 2 }),
+        held[1]!.completeAndClaim('b stale', { agentId: 'w' }),
+        held[2]!.completeAndClaim('c done', { agentId: 'w' }),
+      ]);
+      expect(steps[1]).toMatchObject({ status: 'rejected', reason: expect.any(LeaseLostError) });
+      const a = steps[0] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
+      const c = steps[2] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
+      expect(a.value.record.status).toBe('completed');
+      expect(c.value.record.status).toBe('completed');
+      expect(a.value.next).toHaveLength(2);
+      expect(c.value.next).toHaveLength(1);
+      const next = [...a.value.next, ...c.value.next].map((x) => x.taskId);
+      expect(new Set(next).size).toBe(3);
+      expect(next.every((id) => ['d', 'e', 'f', 'g', 'h'].includes(id))).toBe(true);
+      expect(await q.get('b')).toMatchObject({ status: 'claimed', owner: 'thief' });
+      expect(await q.counts()).toMatchObject({ completed: 2, claimed: 4, ready: 2 });
+      await stolen!.complete('b by thief');
+      expect((await q.get('b'))?.result).toBe('b by thief');
+      await peer.close();
+    });
+
     it('claims nothing when the completion of a complete-and-claim is refused', async () => {
       const peer = await h.openPeer();
       await q.addMany([
