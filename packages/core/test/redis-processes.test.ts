@@ -224,7 +224,7 @@ if (!REDIS_SERVER) {
       expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(6);
       expect(await backend.events.read({ types: ['task.completed'] })).toHaveLength(3);
       // The grants handed back are the real ones: their tokens commit.
-      for (const c of [...step.next, ...steps[0]!.next]) await c.complete(c.taskId);
+      for (const c of [...step.next, ...steps[0].next]) await c.complete(c.taskId);
       expect(await queue.counts()).toMatchObject({ completed: 6, claimed: 0, ready: 0 });
       expect(proxy.cuts).toBe(3);
     });
