@@ -178,7 +178,7 @@ export function describeTaskStoreConformance(backend: string, create: HarnessFac
         held[1]!.completeAndClaim('b stale', { agentId: 'w' }),
         held[2]!.completeAndClaim('c done', { agentId: 'w' }),
       ]);
-      expect(steps[1]!.status).toBe('rejected');
+      expect(steps[1].status).toBe('rejected');
       expect((steps[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
       const a = steps[0] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
       const c = steps[2] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
