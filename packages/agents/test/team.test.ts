@@ -139,6 +139,44 @@ describe('AgentTeam', () => {
     for (const t of plain) expect(summary.tasks.find((o) => o.id === t.id)?.owner).toMatch(/^worker-/);
   });
 
+  it('an agent with several slots fills the free ones in one claimMany and never holds more than its concurrency', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inFlight = 0;
+    let peak = 0;
+    let reachedThree: () => void = () => {};
+    const three = new Promise<void>((resolve) => (reachedThree = resolve));
+    class Gated extends Agent {
+      override async execute(): Promise<unknown> {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        if (inFlight === 3) reachedThree();
+        await gate;
+        inFlight -= 1;
+        return 'ok';
+      }
+    }
+    const team = newTeam();
+    team.addAgent(new Gated('slots', 'worker', offlineModel(), { concurrency: 3 }));
+    await team.addTasks(Array.from({ length: 5 }, (_, i) => ({ id: `job-${i}`, description: `Job ${i}` })));
+    const asked: number[] = [];
+    const claimMany = team.queue.claimMany.bind(team.queue);
+    team.queue.claimMany = (request, max) => {
+      asked.push(max);
+      return claimMany(request, max);
+    };
+    const run = team.run({ timeoutMs: 10_000, handleSignals: false });
+    await three;
+    // All three slots were filled by one call, and the other two tasks wait.
+    expect(asked[0]).toBe(3);
+    expect((await team.queue.counts()).ready).toBe(2);
+    release();
+    const summary = await run;
+    expect(summary.status).toBe('completed');
+    expect(peak).toBe(3);
+    expect(summary.tasks.filter((t) => t.status === 'completed')).toHaveLength(5);
+  });
+
   it('re-opens a task with the feedback when the completion hook vetoes it', async () => {
     const seen: Array<{ attempt: number; feedback: readonly string[] }> = [];
     class Recorder extends Agent {

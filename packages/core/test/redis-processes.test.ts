@@ -49,7 +49,7 @@ if (!REDIS_SERVER) {
       for (const item of opened.splice(0).reverse()) await item.close();
     });
 
-    it('8 processes racing over 2,000 tasks: each claimed and completed exactly once', async () => {
+    it('8 processes racing over 2,000 tasks (half of them claiming 4 at a time, completing and claiming in one step): each claimed and completed exactly once', async () => {
       namespace = uniqueNamespace('race');
       const { queue, backend } = await openQueue();
       const ids = Array.from({ length: 2000 }, (_, i) => `task-${String(i).padStart(4, '0')}`);
@@ -58,7 +58,7 @@ if (!REDIS_SERVER) {
       }
       const startAt = String(Date.now() + 3000);
       const workers = Array.from({ length: 8 }, (_, i) =>
-        spawnWorker(['drain', `w${i}`], { START_AT: startAt, IDLE_MS: '800', AGENT_TEAM_HOST: `machine-${i}` }),
+        spawnWorker(['drain', `w${i}`], { START_AT: startAt, IDLE_MS: '800', AGENT_TEAM_HOST: `machine-${i}`, CONCURRENCY: i % 2 === 1 ? '4' : '1' }),
       );
       const results = await Promise.all(workers.map((w) => w.exited));
       expect(results.every((r) => r.code === 0), workers.map((w) => w.stderr()).join('\n')).toBe(true);
@@ -186,6 +186,47 @@ if (!REDIS_SERVER) {
       expect(unread.filter((m) => m.from === 'lead').map((m) => m.body)).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
       expect(unread.filter((m) => m.from !== 'lead').map((m) => m.body)).toEqual([0, 1, 2, 3, 4]);
       expect((await bus.history('reader')).length).toBe(35);
+    });
+
+    it('a claimMany or complete-and-claim whose reply is lost happened once: the retry hands back the same grants', async () => {
+      namespace = uniqueNamespace('drop-many');
+      const proxy = await new TcpProxy(server.port).start();
+      opened.push(proxy);
+      const { queue, backend } = await openQueue({ url: proxy.url });
+      await queue.addMany(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, description: id })));
+
+      const cut = proxy.cutOn('lost-many', 'after-request');
+      const batch = await queue.claimMany({ agentId: 'lost-many' }, 3);
+      await cut;
+      expect(batch.map((c) => c.taskId)).toEqual(['a', 'b', 'c']);
+      expect(await queue.counts()).toMatchObject({ claimed: 3, ready: 3 });
+      expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(3);
+
+      // The completion and the next claim ran; the reply was lost; the retry finds both done.
+      const cut2 = proxy.cutOn('"a-result"', 'after-request');
+      const step = await batch[0]!.completeAndClaim('a-result', { agentId: 'lost-many', max: 2 });
+      await cut2;
+      expect(step.record).toMatchObject({ id: 'a', status: 'completed', result: 'a-result' });
+      expect(step.next.map((c) => c.taskId)).toEqual(['d', 'e']);
+      expect(await queue.counts()).toMatchObject({ completed: 1, claimed: 4, ready: 1 });
+      expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(5);
+      expect(await backend.events.read({ types: ['task.completed'] })).toHaveLength(1);
+      // Several slots completing at once go as one script call; its reply is lost too.
+      const cut3 = proxy.cutOn('"burst-b"', 'after-request');
+      const steps = await Promise.all([
+        batch[1]!.completeAndClaim('burst-b', { agentId: 'lost-many' }),
+        batch[2]!.completeAndClaim('burst-c', { agentId: 'lost-many' }),
+      ]);
+      await cut3;
+      expect(steps.map((s) => s.record.status)).toEqual(['completed', 'completed']);
+      expect(steps.map((s) => s.next.map((c) => c.taskId))).toEqual([['f'], []]);
+      expect(await queue.counts()).toMatchObject({ completed: 3, claimed: 3, ready: 0 });
+      expect(await backend.events.read({ types: ['task.claimed'] })).toHaveLength(6);
+      expect(await backend.events.read({ types: ['task.completed'] })).toHaveLength(3);
+      // The grants handed back are the real ones: their tokens commit.
+      for (const c of [...step.next, ...steps[0].next]) await c.complete(c.taskId);
+      expect(await queue.counts()).toMatchObject({ completed: 6, claimed: 0, ready: 0 });
+      expect(proxy.cuts).toBe(3);
     });
 
     it('a claim whose reply is lost when the connection drops happened once, and the worker carries on', async () => {

@@ -6,7 +6,9 @@
  * or, for the raw filesystem baseline:
  *   queue-worker.ts --raw <dir> <index> <count> <startAt>
  * or, the same workload on the Redis backend (a Redis counter is the barrier):
- *   queue-worker.ts --redis <url> <namespace> <index> <processes> <share> <startAt>
+ *   queue-worker.ts --redis <url> <namespace> <index> <processes> <share> <startAt> [concurrency]
+ * (with concurrency, the drain is a worker with that many slots: claimMany to
+ * fill them, then complete-and-claim-next per task, as BullMQ's worker does)
  * or, the peer: a plain BullMQ queue with no-op jobs (add them all, then one
  * worker with the given concurrency processes them):
  *   queue-worker.ts --bullmq <url> <queue name> <count> <concurrency> <startAt>
@@ -14,7 +16,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskQueue, Workspace } from '@agent-team/core';
+import { type Claim, TaskQueue, Workspace } from '@agent-team/core';
 
 const argv = process.argv.slice(2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,15 +86,22 @@ if (argv[0] === '--raw') {
 }
 
 if (argv[0] === '--redis') {
-  const [url, namespace, index, processes, share, startAt] = argv.slice(1) as [string, string, string, string, string, string];
+  const [url, namespace, index, processes, share, startAt, concurrency = '1'] = argv.slice(1) as [string, string, string, string, string, string, string?];
   const { RedisBackend } = await import('@agent-team/core/redis');
   const backend = await RedisBackend.open(url, { namespace });
   const queue = TaskQueue.open({ backend, autoHeartbeat: false });
   const barrierKey = `bench:{${namespace}}:added`;
-  await addThenDrain(queue, index, Number(share), Number(startAt), async () => {
-    await backend.connection.client.incr(barrierKey);
-    while (Number(await backend.connection.client.get(barrierKey)) < Number(processes)) await sleep(1);
-  });
+  await addThenDrain(
+    queue,
+    index,
+    Number(share),
+    Number(startAt),
+    async () => {
+      await backend.connection.client.incr(barrierKey);
+      while (Number(await backend.connection.client.get(barrierKey)) < Number(processes)) await sleep(1);
+    },
+    Number(concurrency),
+  );
   await queue.close();
   await backend.close();
   process.exit(0);
@@ -145,7 +154,14 @@ await ws.close();
  * means the queue is drained), then claim and complete until it is empty.
  * Prints one JSON line of counts and timings.
  */
-async function addThenDrain(queue: TaskQueue, index: string, n: number, startAt: number, barrier: () => Promise<void>): Promise<void> {
+async function addThenDrain(
+  queue: TaskQueue,
+  index: string,
+  n: number,
+  startAt: number,
+  barrier: () => Promise<void>,
+  slots?: number,
+): Promise<void> {
   const agentId = `bench-${index}`;
   await waitUntil(startAt);
   const t0 = performance.now();
@@ -157,11 +173,24 @@ async function addThenDrain(queue: TaskQueue, index: string, n: number, startAt:
   await barrier();
   const tBarrier = performance.now();
   let done = 0;
-  for (;;) {
-    const claim = await queue.claim({ agentId });
-    if (!claim) break;
-    await claim.complete(null);
-    done += 1;
+  if (slots === undefined) {
+    for (;;) {
+      const claim = await queue.claim({ agentId });
+      if (!claim) break;
+      await claim.complete(null);
+      done += 1;
+    }
+  } else {
+    // Every task was added before the barrier, so an empty claim means drained.
+    const runSlot = async (first: Claim) => {
+      let claim: Claim | undefined = first;
+      while (claim) {
+        const step: { next: Claim[] } = await claim.completeAndClaim(null, { agentId });
+        done += 1;
+        claim = step.next[0];
+      }
+    };
+    await Promise.all((await queue.claimMany({ agentId }, slots)).map(runSlot));
   }
   const tEnd = performance.now();
   console.log(

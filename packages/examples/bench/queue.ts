@@ -12,7 +12,9 @@
  *
  * With --backend, the same workload runs on the Redis backend at that URL and,
  * in the same run on the same server, a plain BullMQ queue with no-op jobs
- * (one worker, concurrency 1 and 8) is the peer: the headline is the ratio to it.
+ * (one worker, concurrency 1 and 8) is the peer: the headline is the ratio to
+ * it at equal concurrency (one process of ours with 8 slots against BullMQ's
+ * one worker with concurrency 8).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     'skip-memory': { type: 'boolean', default: false },
     syscalls: { type: 'boolean', default: false },
     backend: { type: 'string' },
+    concurrency: { type: 'string', default: '1,8' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -47,7 +50,8 @@ if (values.help) {
   --skip-memory        leave out the worker-memory run (a 100k-task fill and two drains)
   --syscalls           also count system calls per task (strace -f -c) of an add, a drain and the floor
   --quick              1000 and 10000 tasks only, one repetition
-  --backend URL        run on the Redis backend at URL (redis://HOST:PORT), with BullMQ on the same server as the peer`);
+  --backend URL        run on the Redis backend at URL (redis://HOST:PORT), with BullMQ on the same server as the peer
+  --concurrency LIST   with --backend: slots of one worker process, against BullMQ's worker at the same concurrency (default 1,8)`);
   process.exit(0);
 }
 
@@ -328,14 +332,14 @@ async function runRedisBench(url: string): Promise<void> {
       if (keys.length > 0) await admin.del(...keys);
     } while (cursor !== '0');
   };
-  const runOne = async (processes: number, tasks: number) => {
+  const runOne = async (processes: number, tasks: number, concurrency: number) => {
     const namespace = `bench-${process.pid}-${++run}`;
     const share = Math.ceil(tasks / processes);
     const startAt = Date.now() + 1000 + processes * 300;
     const results = (
       await Promise.all(
         Array.from({ length: processes }, (_, i) =>
-          runWorker(['--redis', url, namespace, String(i), String(processes), String(share), String(startAt)]),
+          runWorker(['--redis', url, namespace, String(i), String(processes), String(share), String(startAt), String(concurrency)]),
         ),
       )
     ).map((line) => JSON.parse(line) as WorkerResult);
@@ -356,71 +360,92 @@ async function runRedisBench(url: string): Promise<void> {
   };
 
   const reps = (tasks: number) => (values.quick ? 1 : tasks <= 1000 ? 3 : tasks <= 10_000 ? 2 : 1);
-  type RedisRow = { processes: number; tasks: number; tasksPerSec: number; maxRssMb: number };
-  const rows: RedisRow[] = [];
-  say('agent-team on Redis: add, claim, complete (no-op work)');
-  for (const tasks of sizes) {
-    for (const p of procs) {
-      const samples = [];
-      for (let rep = 0; rep < reps(tasks); rep++) samples.push(await runOne(p, tasks));
-      const row: RedisRow = {
-        processes: p,
-        tasks,
-        tasksPerSec: median(samples.map((x) => x.tasksPerSec)),
-        maxRssMb: Math.max(...samples.map((x) => x.maxRssMb)),
-      };
-      rows.push(row);
-      say(`  ${String(p).padStart(2)} proc ${String(tasks).padStart(6)} tasks: ${String(Math.round(row.tasksPerSec)).padStart(6)} tasks/s  (worker max RSS ${row.maxRssMb.toFixed(0)} MB)`);
-    }
-  }
-  say('');
-
+  const concurrencies = values.concurrency.split(',').map(Number);
   const peerSize = sizes.includes(10_000) ? 10_000 : sizes[sizes.length - 1]!;
-  say(`Peer: BullMQ, ${peerSize} no-op jobs added then processed by one worker, same server`);
+  type RedisRow = { processes: number; concurrency: number; tasks: number; tasksPerSec: number; maxRssMb: number };
+  const rows: RedisRow[] = [];
+  const equalRows: RedisRow[] = [];
+  const measure = async (p: number, c: number, tasks: number, into = rows) => {
+    const samples = [];
+    for (let rep = 0; rep < reps(tasks); rep++) samples.push(await runOne(p, tasks, c));
+    const row: RedisRow = {
+      processes: p,
+      concurrency: c,
+      tasks,
+      tasksPerSec: median(samples.map((x) => x.tasksPerSec)),
+      maxRssMb: Math.max(...samples.map((x) => x.maxRssMb)),
+    };
+    into.push(row);
+    say(
+      `  ${String(p).padStart(2)} proc x ${String(c).padStart(2)} slot${c > 1 ? 's' : ' '} ${String(tasks).padStart(6)} tasks: ${String(Math.round(row.tasksPerSec)).padStart(6)} tasks/s  (worker max RSS ${row.maxRssMb.toFixed(0)} MB)`,
+    );
+  };
   const peer: Record<number, number> = {};
-  for (const concurrency of [1, 8]) {
+  const runPeer = async (concurrency: number) => {
     const samples = [];
     for (let rep = 0; rep < (values.quick ? 1 : 2); rep++) samples.push(await runBullmq(peerSize, concurrency));
     peer[concurrency] = median(samples);
-    say(`  concurrency ${concurrency}: ${Math.round(peer[concurrency])} jobs/s`);
+    say(`  BullMQ, one worker, concurrency ${concurrency}, ${peerSize} jobs: ${Math.round(peer[concurrency])} jobs/s`);
+  };
+  say('agent-team on Redis: add, claim, complete (no-op work); a worker with slots claims several at once, then completes and claims the next in one call');
+  for (const tasks of sizes) for (const p of procs) await measure(p, 1, tasks);
+  say('');
+  // Equal concurrency, one process each, interleaved with the peer so load changes hit both alike.
+  say(`Equal concurrency, ${peerSize} tasks, same server: one process of ours with N slots against BullMQ's one worker with concurrency N`);
+  for (const c of [...new Set([1, 8, ...concurrencies])]) {
+    await measure(1, c, peerSize, equalRows);
+    await runPeer(c);
+    const ours = equalRows.find((r) => r.concurrency === c)?.tasksPerSec ?? NaN;
+    say(`  ratio at concurrency ${c}: ${(ours / peer[c]!).toFixed(2)} (load average ${os.loadavg()[0]!.toFixed(2)})`);
   }
   say('');
 
-  const find = (p: number, tasks: number) => rows.find((r) => r.processes === p && r.tasks === tasks);
+  const find = (p: number, tasks: number, c = 1) => rows.find((r) => r.processes === p && r.tasks === tasks && r.concurrency === c);
   const maxP = Math.max(...procs);
   const headline = find(maxP, peerSize);
   const small = find(maxP, Math.min(...sizes));
   const large = find(maxP, Math.max(...sizes));
   const tasksPerSec4p = headline?.tasksPerSec ?? null;
+  const equal = (c: number) => equalRows.find((r) => r.concurrency === c)?.tasksPerSec ?? null;
+  const oneC1 = equal(1);
+  const oneC8 = equal(8);
   const summary = {
     backend: shown,
     redisVersion: version,
     persistence,
     tasksPerSec4p,
-    tasksPerSec1p: find(1, peerSize)?.tasksPerSec ?? null,
+    tasksPerSec1p: oneC1,
+    tasksPerSec1pC8: oneC8,
     bullmqTasksPerSec: peer[8] ?? null,
     bullmqTasksPerSecC1: peer[1] ?? null,
-    ratioToBullmq: tasksPerSec4p !== null && peer[8] ? tasksPerSec4p / peer[8] : null,
-    ratioToBullmqC1: tasksPerSec4p !== null && peer[1] ? tasksPerSec4p / peer[1] : null,
-    // At equal concurrency: one task in flight (1 process against BullMQ's concurrency 1), and
-    // eight in flight (8 processes of one task each, when --procs has 8, against concurrency 8).
-    ratioToBullmqEqualC1: find(1, peerSize) && peer[1] ? find(1, peerSize)!.tasksPerSec / peer[1] : null,
-    ratioToBullmqEqualC8: find(8, peerSize) && peer[8] ? find(8, peerSize)!.tasksPerSec / peer[8] : null,
+    // The headline: equal concurrency, one worker process each (8 slots against BullMQ's concurrency 8).
+    ratioToBullmq: oneC8 !== null && peer[8] ? oneC8 / peer[8] : null,
+    ratioToBullmqEqualC1: oneC1 !== null && peer[1] ? oneC1 / peer[1] : null,
+    ratioToBullmqEqualC8: oneC8 !== null && peer[8] ? oneC8 / peer[8] : null,
+    // Several single-slot processes against one BullMQ worker (the figure before slots existed).
+    ratio4pToBullmq: tasksPerSec4p !== null && peer[8] ? tasksPerSec4p / peer[8] : null,
+    byConcurrency: Object.fromEntries(
+      Object.keys(peer).map((c) => [c, { ours: equal(Number(c)), bullmq: peer[Number(c)], ratio: (equal(Number(c)) ?? NaN) / peer[Number(c)]! }]),
+    ),
     scale100kOver1k: large && small ? large.tasksPerSec / small.tasksPerSec : null,
     workerMaxRssMb: Math.max(...rows.map((r) => r.maxRssMb)),
+    loadAverage: os.loadavg(),
     rows,
+    equalRows,
   };
   printTable(say, [
     ['figure', 'measured'],
-    [`tasks/s, ${maxP} processes (${peerSize} tasks)`, fmt(summary.tasksPerSec4p)],
+    [`tasks/s, 1 process x 8 slots (${peerSize} tasks)`, fmt(summary.tasksPerSec1pC8)],
+    [`tasks/s, 1 process x 1 slot`, fmt(summary.tasksPerSec1p)],
+    [`tasks/s, ${maxP} processes x 1 slot`, fmt(summary.tasksPerSec4p)],
     ['BullMQ jobs/s, concurrency 8', fmt(summary.bullmqTasksPerSec)],
     ['BullMQ jobs/s, concurrency 1', fmt(summary.bullmqTasksPerSecC1)],
-    ['ratio to BullMQ (concurrency 8)', fmt(summary.ratioToBullmq, 2)],
-    ['ratio to BullMQ (concurrency 1)', fmt(summary.ratioToBullmqC1, 2)],
-    ['equal concurrency 1: 1 process / BullMQ c=1', fmt(summary.ratioToBullmqEqualC1, 2)],
-    ['equal concurrency 8: 8 processes / BullMQ c=8', fmt(summary.ratioToBullmqEqualC8, 2)],
+    ['ratio to BullMQ, equal concurrency 8 (headline)', fmt(summary.ratioToBullmq, 2)],
+    ['ratio to BullMQ, equal concurrency 1', fmt(summary.ratioToBullmqEqualC1, 2)],
+    [`${maxP} single-slot processes / BullMQ c=8`, fmt(summary.ratio4pToBullmq, 2)],
     [`${Math.max(...sizes)} over ${Math.min(...sizes)} tasks throughput`, fmt(summary.scale100kOver1k, 2)],
     ['worker max RSS (MB)', fmt(summary.workerMaxRssMb, 0)],
+    ['load average (1, 5, 15 min) at the end', os.loadavg().map((l) => l.toFixed(2)).join(', ')],
   ]);
   if (values.json) console.log(JSON.stringify(summary));
   await admin.quit();

@@ -349,9 +349,18 @@ export class Agent {
         }
         // Asked each time, so a subclass can change what it takes as it goes.
         const filter = this.claimFilter();
-        let claim: Claim | null;
+        // Every free slot is filled in one step (one script call on Redis).
+        const free = this.concurrency - running.size;
+        const want = options.maxIterations === undefined ? free : Math.min(free, options.maxIterations - started);
+        let claims: Claim[];
         try {
-          claim = await runtime.queue.claim({ agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs });
+          const request = { agentId: this.id, ...filter, leaseMs: runtime.settings.leaseMs };
+          if (want > 1) {
+            claims = await runtime.queue.claimMany(request, want);
+          } else {
+            const claim = await runtime.queue.claim(request);
+            claims = claim ? [claim] : [];
+          }
           storage.ok();
         } catch (err) {
           const stop = await storage.failed(err, signal);
@@ -361,11 +370,13 @@ export class Agent {
           }
           continue;
         }
-        if (claim) {
+        if (claims.length > 0) {
           this.idleAnnounced = false;
-          started += 1;
-          const job: Promise<void> = this.process(claim, signal).finally(() => running.delete(job));
-          running.add(job);
+          for (const claim of claims) {
+            started += 1;
+            const job: Promise<void> = this.process(claim, signal).finally(() => running.delete(job));
+            running.add(job);
+          }
           await this.report('working');
           continue;
         }

@@ -155,11 +155,75 @@ export class TaskQueue extends EventEmitter<TaskEventListeners> {
     assertValidId('agent', request.agentId);
     const leaseMs = request.leaseMs === undefined ? this.leaseMs : checkDuration('leaseMs', request.leaseMs, { min: 10 });
     const grant = await this.store.claim({ ...request, leaseMs });
-    if (!grant) return null;
+    return grant ? this.track(grant) : null;
+  }
+
+  /**
+   * Claims up to `max` of the best ready tasks this agent can do, in one step
+   * where the backend can (Redis: one script call), for a worker with several
+   * slots. Returns the claims, best first; empty when nothing is ready.
+   */
+  async claimMany(request: ClaimRequest, max: number): Promise<Claim[]> {
+    this.assertOpen();
+    assertValidId('agent', request.agentId);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) {
+      throw new ValidationError(`claimMany takes a whole number of tasks from 1 to 1000, got ${describeValue(max)}`);
+    }
+    const leaseMs = request.leaseMs === undefined ? this.leaseMs : checkDuration('leaseMs', request.leaseMs, { min: 10 });
+    const full = { ...request, leaseMs };
+    let grants: ClaimGrant[];
+    if (this.store.claimMany) {
+      grants = await this.store.claimMany(full, max);
+    } else {
+      grants = [];
+      while (grants.length < max) {
+        const grant = await this.store.claim(full);
+        if (!grant) break;
+        grants.push(grant);
+      }
+    }
+    return grants.map((grant) => this.track(grant));
+  }
+
+  private track(grant: ClaimGrant): Claim {
     const claim = new Claim(this, grant);
     this.active.set(grant.ref.taskId, claim);
     if (this.autoHeartbeat) claim.startHeartbeat();
     return claim;
+  }
+
+  /**
+   * Records the result (as {@link complete}), then claims up to `max` (default
+   * 1) next tasks for `next`, in one round trip where the backend can: a busy
+   * worker's steady state. When the completion is refused (LeaseLostError),
+   * nothing is claimed.
+   */
+  async completeAndClaim(
+    ref: ClaimRef,
+    result: unknown,
+    next: ClaimRequest & { max?: number },
+    options: { review?: boolean } = {},
+  ): Promise<{ record: TaskRecord; next: Claim[] }> {
+    this.assertOpen();
+    this.checkResult(ref.taskId, result);
+    const { max = 1, ...request } = next;
+    // Checked before anything is written.
+    assertValidId('agent', request.agentId);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) {
+      throw new ValidationError(`completeAndClaim takes a whole number of next tasks from 1 to 1000, got ${describeValue(max)}`);
+    }
+    const leaseMs = request.leaseMs === undefined ? this.leaseMs : checkDuration('leaseMs', request.leaseMs, { min: 10 });
+    if (!this.store.completeAndClaim) {
+      const record = await this.complete(ref, result, options);
+      return { record, next: await this.claimMany({ ...request, leaseMs }, max) };
+    }
+    let outcome: { record: TaskRecord; next: ClaimGrant[] };
+    try {
+      outcome = await this.store.completeAndClaim(ref, result, options, { ...request, leaseMs }, max);
+    } finally {
+      this.forget(ref);
+    }
+    return { record: outcome.record, next: outcome.next.map((grant) => this.track(grant)) };
   }
 
   /**
@@ -470,6 +534,12 @@ export class Claim {
   complete(result: unknown = null, options: { review?: boolean } = {}): Promise<TaskRecord> {
     this.stopHeartbeat();
     return this.queue.complete(this.ref, result, options);
+  }
+
+  /** Records the result and claims the next task(s) for `next` in one step; see {@link TaskQueue.completeAndClaim}. */
+  completeAndClaim(result: unknown, next: ClaimRequest & { max?: number }, options: { review?: boolean } = {}): Promise<{ record: TaskRecord; next: Claim[] }> {
+    this.stopHeartbeat();
+    return this.queue.completeAndClaim(this.ref, result, next, options);
   }
 
   fail(error: unknown, options: { retryable?: boolean } = {}): Promise<TaskRecord> {

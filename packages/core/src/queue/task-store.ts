@@ -61,6 +61,25 @@ export interface TaskStore {
 
   /** Claims the best ready task the filter accepts (priority, then FIFO), or null. */
   claim(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest): Promise<ClaimGrant | null>;
+  /**
+   * Claims up to `max` of the best ready tasks the filter accepts in one step
+   * (for a worker with several slots), or none. Optional: without it,
+   * {@link TaskQueue.claimMany} calls {@link claim} up to `max` times.
+   */
+  claimMany?(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest, max: number): Promise<ClaimGrant[]>;
+  /**
+   * {@link complete}, then claims up to `max` next tasks for `next` in the
+   * same step (one round trip per task for a busy worker). When the complete
+   * is refused (it throws), nothing is claimed. Optional: without it,
+   * TaskQueue completes, then claims.
+   */
+  completeAndClaim?(
+    ref: ClaimRef,
+    result: unknown,
+    options: { review?: boolean },
+    next: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest,
+    max: number,
+  ): Promise<{ record: TaskRecord; next: ClaimGrant[] }>;
   /** Extends the lease; returns the new expiry. Throws LeaseLostError if the claim is gone. */
   heartbeat(ref: ClaimRef, leaseMs: number): Promise<number>;
   /** Records the result, or holds it for review when `review` is set. Fenced by the token. */

@@ -10,7 +10,7 @@ export interface RedisConnectionOptions {
   reconnectTimeoutMs?: number;
   /** How long opening waits for the first connection. @default 10000 */
   connectTimeoutMs?: number;
-  /** Approximate cap on the number of entries kept in the team's event stream (`XADD MAXLEN ~`). @default 1000000 */
+  /** Approximate cap on the number of entries kept in the team's event stream (`XADD MAXLEN ~`); an entry holds the events of one transition (several for an add or a burst of completions). @default 1000000 */
   eventsMaxLen?: number;
   /** Extra ioredis options (TLS, sentinels, ...), merged over the backend's own. @default {} */
   redisOptions?: RedisOptions;

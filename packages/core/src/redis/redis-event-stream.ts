@@ -80,8 +80,7 @@ export class RedisEventStream extends EventEmitter<TeamEventListeners> implement
         this.conn.client.xrange(this.key, start, '+', 'COUNT', 1000),
       )) as StreamEntry[];
       for (const entry of entries) {
-        const event = parseEntry(entry, options);
-        if (event) out.push(event as TeamEvent<K>);
+        for (const event of parseEntry(entry, options)) out.push(event as TeamEvent<K>);
       }
       if (entries.length < 1000) return out;
       start = `(${entries[entries.length - 1]![0]}`;
@@ -110,8 +109,7 @@ export class RedisEventStream extends EventEmitter<TeamEventListeners> implement
         for (const [, entries] of reply ?? []) {
           for (const entry of entries) {
             last = entry[0];
-            const event = parseEntry(entry, options);
-            if (event) yield event as TeamEvent<K>;
+            for (const event of parseEntry(entry, options)) yield event as TeamEvent<K>;
           }
         }
       }
@@ -122,13 +120,22 @@ export class RedisEventStream extends EventEmitter<TeamEventListeners> implement
   }
 }
 
-function parseEntry(entry: StreamEntry, options: ReadEventsOptions<TeamEventType>): TeamEvent | null {
+/** The events of a stream entry: a script's transition writes all its events, in order, as the "e" fields of one entry. */
+function parseEntry(entry: StreamEntry, options: ReadEventsOptions<TeamEventType>): TeamEvent[] {
   const fields = entry[1];
-  const at = fields.indexOf('e');
-  if (at === -1) return null;
+  const out: TeamEvent[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'e') continue;
+    const event = parseEvent(fields[i + 1]!, options);
+    if (event) out.push(event);
+  }
+  return out;
+}
+
+function parseEvent(json: string, options: ReadEventsOptions<TeamEventType>): TeamEvent | null {
   let event: TeamEvent;
   try {
-    event = JSON.parse(fields[at + 1] ?? '') as TeamEvent;
+    event = JSON.parse(json) as TeamEvent;
   } catch {
     return null;
   }

@@ -241,10 +241,24 @@ export class RedisTaskStore implements TaskStore {
   // ---------------------------------------------------------------- claim lifecycle
 
   async claim(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest): Promise<ClaimGrant | null> {
-    // The claim id is made here, so a call repeated after a lost reply is recognised (see the script).
-    const cid = uniqueSuffix();
-    const reply = await this.run('atClaim', [
-      cid,
+    return (await this.claimMany(request, 1))[0] ?? null;
+  }
+
+  /** Up to `max` tasks in one script call (one pass over the lanes' heads). */
+  async claimMany(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest, max: number): Promise<ClaimGrant[]> {
+    const reply = await this.run('atClaim', this.claimArgs(request, max));
+    this.events.deliver(reply[2]);
+    return this.grantsOf(request.agentId, reply[1]);
+  }
+
+  /**
+   * The claim arguments of a script. The claim id is made here, so a call
+   * repeated after a lost reply is recognised (see claim_ready in scripts.ts).
+   */
+  private claimArgs(request: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest, max: number): Array<string | number> {
+    if (!Number.isInteger(max) || max < 1) throw new AgentTeamError(`claimMany takes a whole number of tasks of at least 1, got ${String(max)}`);
+    return [
+      uniqueSuffix(),
       request.agentId,
       request.leaseMs,
       request.types === undefined ? '*' : request.types.join(','),
@@ -252,18 +266,23 @@ export class RedisTaskStore implements TaskStore {
       request.acceptUnrequired === false ? '0' : '1',
       process.pid,
       this.host,
-    ]);
-    this.events.deliver(reply[3]);
-    if (reply[0] !== 'OK') return null;
-    const task = this.recordOf(reply[2], String(reply[1]));
-    const token = `${task.attempt}-${cid}`;
-    return {
-      task,
-      ref: { taskId: task.id, token },
-      agentId: request.agentId,
-      leaseMs: Number(reply[4]),
-      leaseUntil: task.leaseUntil ?? this.clock.now() + Number(reply[4]),
-    };
+      max,
+    ];
+  }
+
+  private grantsOf(agentId: string, rows: unknown): ClaimGrant[] {
+    if (!Array.isArray(rows)) return [];
+    return (rows as Array<[string, unknown, string, string]>).map(([id, values, lms, token]) => {
+      const task = this.recordOf(values, id);
+      const leaseMs = Number(lms);
+      return {
+        task,
+        ref: { taskId: task.id, token },
+        agentId,
+        leaseMs,
+        leaseUntil: task.leaseUntil ?? this.clock.now() + leaseMs,
+      };
+    });
   }
 
   async heartbeat(ref: ClaimRef, leaseMs: number): Promise<number> {
@@ -280,7 +299,9 @@ export class RedisTaskStore implements TaskStore {
       return this.recordOf(reply[1], ref.taskId);
     }
     if (reply[0] === 'DONE') {
-      // This call was repeated after a lost reply, and its first run had succeeded.
+      // This call was repeated after a lost reply, and its first run had succeeded
+      // (a complete-and-claim also hands back the grants of that run, with their events).
+      this.events.deliver(reply[2]);
       const record = await this.get(ref.taskId);
       if (record) return record;
     }
@@ -295,6 +316,104 @@ export class RedisTaskStore implements TaskStore {
     const record = await this.holderOutcome(ref, reply, 'complete');
     if (reply[0] === 'OK') record.result = JSON.parse(json) as unknown;
     return record;
+  }
+
+  /**
+   * The completion and the claim of the next tasks in one script call. Calls
+   * made in one burst (a worker's slots answering the replies of one read)
+   * are gathered until the burst ends (process.nextTick runs after the
+   * microtasks queued now) and sent as one script call: each completion is
+   * still fenced on its own. A lone call goes out as it would alone.
+   */
+  completeAndClaim(
+    ref: ClaimRef,
+    result: unknown,
+    options: { review?: boolean },
+    next: Required<Pick<ClaimRequest, 'agentId' | 'leaseMs'>> & ClaimRequest,
+    max: number,
+  ): Promise<{ record: TaskRecord; next: ClaimGrant[] }> {
+    let json: string;
+    let claim: Array<string | number>;
+    try {
+      json = JSON.stringify(result === undefined ? null : result);
+      claim = this.claimArgs(next, max);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return new Promise((resolve, reject) => {
+      if (this.burst === null) {
+        this.burst = [];
+        process.nextTick(() => this.sendBurst());
+      }
+      // Gathered by claim filter: one script call claims for one filter.
+      const key = JSON.stringify(claim.slice(1, 6));
+      this.burst.push({ ref, json, review: options.review === true, agentId: next.agentId, claim, max, key, resolve, reject });
+    });
+  }
+
+  private burst: PendingCompletion[] | null = null;
+
+  private sendBurst(): void {
+    const items = this.burst ?? [];
+    this.burst = null;
+    // One script call per claim filter, of at most 100 completions.
+    const open = new Map<string, PendingCompletion[]>();
+    const groups: PendingCompletion[][] = [];
+    for (const item of items) {
+      let group = open.get(item.key);
+      if (!group || group.length >= 100) {
+        group = [];
+        open.set(item.key, group);
+        groups.push(group);
+      }
+      group.push(item);
+    }
+    for (const group of groups) {
+      const send = group.length === 1 ? this.completeOne(group[0]!) : this.completeMany(group);
+      send.catch((err: unknown) => {
+        for (const item of group) item.reject(err);
+      });
+    }
+  }
+
+  private async completeOne(item: PendingCompletion): Promise<void> {
+    const { ref, json } = item;
+    const reply = await this.run('atComplete', [ref.taskId, ref.token, json, item.review ? '1' : '0', ...item.claim]);
+    // A refused completion claims nothing; a repeated one hands back its first run's grants.
+    const grants = reply[0] === 'OK' || reply[0] === 'DONE' ? this.grantsOf(item.agentId, reply[3]) : [];
+    const record = await this.holderOutcome(ref, reply, 'complete');
+    if (reply[0] === 'OK') record.result = JSON.parse(json) as unknown;
+    item.resolve({ record, next: grants });
+  }
+
+  private async completeMany(group: PendingCompletion[]): Promise<void> {
+    const args: Array<string | number> = [group.length];
+    for (const item of group) args.push(item.ref.taskId, item.ref.token, item.json, item.review ? '1' : '0', item.max);
+    args.push(...group[0]!.claim);
+    const reply = await this.run('atCompleteMany', args);
+    const outcomes = reply[0] as unknown[][];
+    this.events.deliver(reply[1]);
+    this.wakeIfReady(reply[1]);
+    const grants = this.grantsOf(group[0]!.agentId, reply[2]);
+    let given = 0;
+    for (const [i, item] of group.entries()) {
+      const outcome = outcomes[i] ?? [];
+      try {
+        let record: TaskRecord;
+        if (outcome[0] === 'OK') {
+          record = this.recordOf(outcome[1], item.ref.taskId);
+          record.result = JSON.parse(item.json) as unknown;
+        } else {
+          // DONE (a repeated call whose first run completed it) or a refusal.
+          record = await this.holderOutcome(item.ref, outcome, 'complete');
+        }
+        const mine = grants.slice(given, given + item.max);
+        given += mine.length;
+        item.resolve({ record, next: mine });
+      } catch (err) {
+        item.reject(err);
+      }
+    }
   }
 
   async fail(ref: ClaimRef, error: FailInput): Promise<TaskRecord> {
@@ -467,6 +586,19 @@ export class RedisTaskStore implements TaskStore {
   async close(): Promise<void> {
     this.specCache.clear();
   }
+}
+
+interface PendingCompletion {
+  ref: ClaimRef;
+  json: string;
+  review: boolean;
+  agentId: string;
+  /** The claim arguments of the next tasks (claimArgs). */
+  claim: Array<string | number>;
+  max: number;
+  key: string;
+  resolve: (outcome: { record: TaskRecord; next: ClaimGrant[] }) => void;
+  reject: (err: unknown) => void;
 }
 
 /** Idempotency keys may be long and hold any character: the index stores a digest. */

@@ -72,20 +72,27 @@ local function ev(typ, id, extra)
   EVENTS[#EVENTS + 1] = ',"type":"' .. typ .. '","taskId":"' .. id .. '"' .. (extra or '')
 end
 
--- Writes the collected events to the stream and returns them. Event seq
--- numbers from scripts are even (a team-wide counter, doubled); those a
--- process appends itself are odd, so the two never collide.
+-- Writes the collected events to the stream and returns them. The events of
+-- one script share a stream entry (one field "e" per event, in order; up to
+-- 1000 an entry), so a transition costs one XADD however many events it has.
+-- Event seq numbers from scripts are even (a team-wide counter, doubled);
+-- those a process appends itself are odd, so the two never collide.
 local function flush()
   if WAKE then redis.call('PUBLISH', P .. 'wake:tasks', '1') end
   local n = #EVENTS
   if n == 0 then return {} end
   local last = redis.call('INCRBY', P .. 'evseq', n)
-  local w = js(WRITER)
-  local out = {}
+  local head = '{"ts":' .. TS .. ',"writer":' .. js(WRITER) .. ',"seq":'
+  local out, fields = {}, {}
   for i = 1, n do
-    local json = '{"ts":' .. TS .. ',"writer":' .. w .. ',"seq":' .. num(2 * (last - n + i)) .. EVENTS[i] .. '}'
-    redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'e', json)
+    local json = head .. num(2 * (last - n + i)) .. EVENTS[i] .. '}'
     out[i] = json
+    fields[#fields + 1] = 'e'
+    fields[#fields + 1] = json
+    if #fields == 2000 or i == n then
+      redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', unpack(fields))
+      fields = {}
+    end
   end
   return out
 end
@@ -306,6 +313,106 @@ local function promote_due()
     ev('task.ready', id, ',"reason":"backoff elapsed"')
   end
 end
+
+-- Claims up to max ready tasks the filter accepts, best first (priority, then
+-- first in first out, across lanes), in one pass: each lane's head is read
+-- once and cut once. The claim arguments start at ARGV[a]: cid, agentId,
+-- leaseMs, types, capabilities, acceptUnrequired, pid, host, max. Grant i is
+-- recorded under the claim id "<cid>.<i>" (its token is "<attempt>-<cid>.<i>").
+-- The same cid again means the first call's reply was lost: the grants it
+-- made that still stand are handed back instead of claiming more tasks
+-- (\`fresh\`: the caller knows this is the first run, so there is nothing to look for).
+-- Returns a list of grants { id, record fields (RECORD_FIELDS order), lease ms, token }.
+local function claim_ready(a, fresh, count)
+  local cid, agent, defaultLms = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local max = count or tonumber(ARGV[a + 8]) or 1
+  local cids = {}
+  for i = 1, max do cids[i] = cid .. '.' .. i end
+  local out = {}
+  if not fresh then
+    local prev = redis.call('HMGET', P .. 'grants', unpack(cids))
+    for i = 1, max do
+      local id = prev[i]
+      if id then
+        local g = redis.call('HMGET', tk(id), 'token', 'status', 'lms')
+        if g[2] == 'claimed' and g[1] and cid_of(g[1]) == cids[i] then out[#out + 1] = { id, rec(id, false), g[3], g[1] } end
+      end
+    end
+    if #out > 0 then return out end
+  end
+  promote_due()
+  local heads = {}
+  for _, lane in ipairs(accepted_lanes(ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])) do
+    -- One more member than needed: whether taking them empties the lane comes for free.
+    local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, max, 'WITHSCORES')
+    if head[1] then heads[#heads + 1] = { lane, head, 1, 0 } end
+  end
+  local members = {}
+  while #members < max do
+    local best, bestScore, bestMember = nil, nil, nil
+    for _, l in ipairs(heads) do
+      local m = l[2][l[3]]
+      if m then
+        local score = tonumber(l[2][l[3] + 1])
+        if best == nil or score < bestScore or (score == bestScore and m < bestMember) then
+          best, bestScore, bestMember = l, score, m
+        end
+      end
+    end
+    if not best then break end
+    best[3] = best[3] + 2
+    best[4] = best[4] + 1
+    members[#members + 1] = bestMember
+  end
+  if #members == 0 then return out end
+  for _, l in ipairs(heads) do
+    if l[4] > 0 then
+      redis.call('ZREMRANGEBYRANK', P .. 'ready:' .. l[1], 0, l[4] - 1)
+      if l[4] * 2 == #l[2] then redis.call('SREM', P .. 'lanes', l[1]) end
+    end
+  end
+  local leases, grantArgs = {}, {}
+  local pid, host = ARGV[a + 6], ARGV[a + 7]
+  for i, member in ipairs(members) do
+    local id = string.sub(member, string.find(member, ':', 1, true) + 1)
+    local h = tk(id)
+    local f = redis.call('HMGET', h, 'attempt', 'leaseMs', 'spec', 'errors', 'reason', 'feedback', 'notBefore', 'finishedAt', 'extra')
+    local lms = tonumber(f[2]) or defaultLms
+    local leaseUntil = num(NOW + lms)
+    local token = f[1] .. '-' .. cids[i]
+    redis.call('HSET', h, 'status', 'claimed', 'owner', agent, 'token', token, 'leaseUntil', leaseUntil,
+      'claimedAt', num(NOW), 'lms', num(lms), 'pid', pid, 'host', host)
+    leases[#leases + 1] = leaseUntil
+    leases[#leases + 1] = id
+    grantArgs[#grantArgs + 1] = cids[i]
+    grantArgs[#grantArgs + 1] = id
+    ev('task.claimed', id, ',"agentId":' .. js(agent) .. ',"attempt":' .. f[1] .. ',"leaseUntil":' .. leaseUntil)
+    -- The record fields, without reading them again.
+    out[i] = { id, { f[3], 'claimed', f[1], agent, leaseUntil, f[4], f[5], f[6], f[7], f[8], f[9] }, num(lms), token }
+  end
+  redis.call('ZADD', P .. 'claimed', unpack(leases))
+  redis.call('HSET', P .. 'grants', unpack(grantArgs))
+  return out
+end
+
+-- Completes (or holds for review) a task the caller holds, fenced by its token:
+-- the record fields in RECORD_FIELDS order, or nil and the refusal. A completed
+-- task is queued for settle() (the caller runs it once, after all its completions).
+local function complete_one(id, token, result, review)
+  local f, refused = own(id, token, 'complete')
+  if not f then return nil, refused end
+  local status = review and 'review' or 'completed'
+  -- The hot path, in as few calls as it takes: out of the claimed index, one write of the record, into the new index.
+  redis.call('ZREM', P .. 'claimed', id)
+  redis.call('HDEL', P .. 'grants', cid_of(token))
+  redis.call('HSET', tk(id), 'status', status, 'token', '', 'leaseUntil', '', 'doneToken', token, 'doneOp', 'complete',
+    'result', result, 'finishedAt', ARGV[2], 'reason', '')
+  redis.call('ZADD', P .. 'st:' .. status, 0, id)
+  ev(review and 'task.review' or 'task.completed', id, ',"agentId":' .. js(f[5]) .. ',"attempt":' .. f[6])
+  if not review then SETTLE[#SETTLE + 1] = id end
+  -- spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra
+  return { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }
+end
 `;
 
 const ADD = String.raw`
@@ -348,6 +455,23 @@ for i = 1, n do
     end
   end
 end
+-- Index writes of tasks without dependencies are gathered and made once per
+-- index (a lane's ready set, the set of all tasks): a batch of 100 costs a
+-- few calls, not a few hundred.
+local all, ready, readyLanes = {}, {}, {}
+local function flush_index()
+  if #all > 0 then redis.call('ZADD', P .. 'all', unpack(all)) end
+  for lane, members in pairs(ready) do
+    redis.call('ZADD', P .. 'ready:' .. lane, unpack(members))
+    readyLanes[#readyLanes + 1] = lane
+  end
+  if #readyLanes > 0 then
+    redis.call('SADD', P .. 'lanes', unpack(readyLanes))
+    WAKE = true
+  end
+  all, ready, readyLanes = {}, {}, {}
+end
+local gathered = 0
 for i = 1, n do
   if outcome[i][1] == 'new' then
     local id, deps = arg(i, 1), arg(i, 4)
@@ -356,24 +480,46 @@ for i = 1, n do
     redis.call('HSET', h, 'spec', arg(i, 2), 'status', deps == '' and 'ready' or 'pending', 'attempt', 1, 'lane', arg(i, 5),
       'prio', arg(i, 6), 'rm', arg(i, 7), 'deps', deps, 'allowFailed', arg(i, 8), 'maxAttempts', arg(i, 9),
       'rbase', arg(i, 10), 'rmax', arg(i, 11), 'leaseMs', arg(i, 12), 'budgetStart', 0)
-    redis.call('ZADD', P .. 'all', 0, id)
     if arg(i, 3) ~= '' then redis.call('HSET', P .. 'idem', arg(i, 3), id) end
     ev('task.added', id, arg(i, 13))
     if deps == '' then
-      index_ready(arg(i, 5), arg(i, 7), arg(i, 6))
+      all[#all + 1] = 0
+      all[#all + 1] = id
+      local lane = arg(i, 5)
+      local members = ready[lane]
+      if not members then
+        members = {}
+        ready[lane] = members
+      end
+      members[#members + 1] = arg(i, 6)
+      members[#members + 1] = arg(i, 7)
+      gathered = gathered + 1
+      -- Bounded, so unpack() stays far below Lua's limit on a large batch.
+      if gathered == 1000 then
+        flush_index()
+        gathered = 0
+      end
       ev('task.ready', id, ',"attempt":1')
     else
+      -- A dependent is evaluated at once, so what it depends on must be indexed first.
+      flush_index()
+      gathered = 0
+      redis.call('ZADD', P .. 'all', 0, id)
       for dep in string.gmatch(deps, '%S+') do redis.call('SADD', P .. 'rdeps:' .. dep, id) end
       redis.call('ZADD', P .. 'st:pending', 0, id)
       evaluate(id)
     end
   end
 end
+flush_index()
 settle()
 local reply = {}
 for i = 1, n do
   local kind, id = outcome[i][1], outcome[i][2]
-  if kind == 'new' then
+  if kind == 'new' and arg(i, 4) == '' then
+    -- Nothing in this script moves a task without dependencies out of ready.
+    reply[i] = { kind, id, 'ready' }
+  elseif kind == 'new' then
     reply[i] = { kind, id, redis.call('HGET', tk(id), 'status') }
   else
     reply[i] = { kind, id, rec(id, true) }
@@ -383,46 +529,11 @@ return { 'OK', reply, flush() }
 `;
 
 const CLAIM = String.raw`
--- ARGV: 6 cid, 7 agentId, 8 leaseMs, 9 types ('*' = any), 10 capabilities, 11 acceptUnrequired, 12 pid, 13 host
-local cid, agent = ARGV[6], ARGV[7]
--- The same claim id again: the first call's reply was lost. Hand back the
--- same grant instead of claiming a second task.
-local prev = redis.call('HGET', P .. 'grants', cid)
-if prev then
-  local token = redis.call('HGET', tk(prev), 'token')
-  if token and cid_of(token) == cid and redis.call('HGET', tk(prev), 'status') == 'claimed' then
-    return { 'OK', prev, rec(prev, false), {}, redis.call('HGET', tk(prev), 'lms') }
-  end
-end
-promote_due()
-local best, bestScore, bestLane, bestLast = nil, nil, nil, false
-for _, lane in ipairs(accepted_lanes(ARGV[9], ARGV[10], ARGV[11])) do
-  -- Two members: whether taking the head empties the lane comes for free.
-  local head = redis.call('ZRANGE', P .. 'ready:' .. lane, 0, 1, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    if best == nil or score < bestScore or (score == bestScore and head[1] < best) then
-      best, bestScore, bestLane, bestLast = head[1], score, lane, head[3] == nil
-    end
-  end
-end
-if not best then return { 'NONE', '', {}, flush() } end
-local id = string.sub(best, string.find(best, ':', 1, true) + 1)
-redis.call('ZREM', P .. 'ready:' .. bestLane, best)
-if bestLast then redis.call('SREM', P .. 'lanes', bestLane) end
-local h = tk(id)
-local f = redis.call('HMGET', h, 'attempt', 'leaseMs', 'spec', 'errors', 'reason', 'feedback', 'notBefore', 'finishedAt', 'extra')
-local attempt = tonumber(f[1])
-local lms = tonumber(f[2]) or tonumber(ARGV[8])
-local token = num(attempt) .. '-' .. cid
-local leaseUntil = NOW + lms
-redis.call('HSET', h, 'status', 'claimed', 'owner', agent, 'token', token, 'leaseUntil', num(leaseUntil),
-  'claimedAt', num(NOW), 'lms', num(lms), 'pid', ARGV[12], 'host', ARGV[13])
-redis.call('ZADD', P .. 'claimed', leaseUntil, id)
-redis.call('HSET', P .. 'grants', cid, id)
-ev('task.claimed', id, ',"agentId":' .. js(agent) .. ',"attempt":' .. num(attempt) .. ',"leaseUntil":' .. num(leaseUntil))
--- The record fields in RECORD_FIELDS order, without reading them again.
-return { 'OK', id, { f[3], 'claimed', f[1], agent, num(leaseUntil), f[4], f[5], f[6], f[7], f[8], f[9] }, flush(), num(lms) }
+-- ARGV: 6 cid, 7 agentId, 8 leaseMs, 9 types ('*' = any), 10 capabilities, 11 acceptUnrequired, 12 pid, 13 host, 14 max
+local grants = claim_ready(6)
+local code = 'OK'
+if #grants == 0 then code = 'NONE' end
+return { code, grants, flush() }
 `;
 
 const HEARTBEAT = String.raw`
@@ -440,24 +551,56 @@ return { 'OK', num(leaseUntil) }
 `;
 
 const COMPLETE = String.raw`
--- ARGV: 6 taskId, 7 token, 8 result (JSON), 9 review ('1'/'0')
-local id, token, review = ARGV[6], ARGV[7], ARGV[9] == '1'
-local f, refused = own(id, token, 'complete')
-if not f then return refused end
-local status = review and 'review' or 'completed'
--- The hot path, in as few calls as it takes: out of the claimed index, one write of the record, into the new index.
-redis.call('ZREM', P .. 'claimed', id)
-redis.call('HDEL', P .. 'grants', cid_of(token))
-redis.call('HSET', tk(id), 'status', status, 'token', '', 'leaseUntil', '', 'doneToken', token, 'doneOp', 'complete',
-  'result', ARGV[8], 'finishedAt', ARGV[2], 'reason', '')
-redis.call('ZADD', P .. 'st:' .. status, 0, id)
-ev(review and 'task.review' or 'task.completed', id, ',"agentId":' .. js(f[5]) .. ',"attempt":' .. f[6])
-if not review then
-  SETTLE[#SETTLE + 1] = id
-  settle()
+-- ARGV: 6 taskId, 7 token, 8 result (JSON), 9 review ('1'/'0'), then optionally the
+-- claim arguments of the next tasks (10 cid ... 18 max, as claim_ready reads them):
+-- complete-and-claim-next, one round trip per task in steady state.
+local nextClaim = ARGV[10] ~= nil
+local record, refused = complete_one(ARGV[6], ARGV[7], ARGV[8], ARGV[9] == '1')
+if not record then
+  -- A repeated call whose first run succeeded hands back the grants that run made.
+  if refused[1] == 'DONE' and nextClaim then
+    local again = claim_ready(10)
+    return { 'DONE', false, flush(), again }
+  end
+  return refused
 end
--- The record fields in RECORD_FIELDS order: spec, status, attempt, owner, leaseUntil, errors, reason, feedback, notBefore, finishedAt, extra.
-return { 'OK', { f[7], status, f[6], f[5], false, f[8], false, f[9], false, ARGV[2], f[10] }, flush() }
+settle()
+-- Claimed after the dependents settled, so a task this completion made ready can be among them.
+-- The completion just happened, so this is the first run of the call: no earlier grants to look for.
+local grants = {}
+if nextClaim then grants = claim_ready(10, true) end
+return { 'OK', record, flush(), grants }
+`;
+
+const COMPLETE_MANY = String.raw`
+-- Several complete-and-claims of one process at once (a worker's slots finishing
+-- together), each fenced on its own: one refused completion refuses only itself.
+-- ARGV: 6 count k; per item 5 fields: taskId, token, result (JSON), review ('1'/'0'),
+-- next tasks wanted; then the claim arguments (cid, agentId, leaseMs, types,
+-- capabilities, acceptUnrequired, pid, host, unused). Reply: { per-item outcome
+-- ({ 'OK', record } or a refusal), events, grants (for the items that completed, in order) }.
+local k = tonumber(ARGV[6])
+local outcomes = {}
+local want, repeated = 0, false
+for i = 1, k do
+  local b = 6 + (i - 1) * 5
+  local record, refused = complete_one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4] == '1')
+  if record then
+    outcomes[i] = { 'OK', record }
+    want = want + tonumber(ARGV[b + 5])
+  else
+    outcomes[i] = refused
+    -- Completed by a first run of this call whose reply was lost: its grants stand.
+    if refused[1] == 'DONE' then
+      repeated = true
+      want = want + tonumber(ARGV[b + 5])
+    end
+  end
+end
+settle()
+local grants = {}
+if want > 0 then grants = claim_ready(7 + k * 5, not repeated, want) end
+return { outcomes, flush(), grants }
 `;
 
 const FAIL = String.raw`
@@ -827,6 +970,7 @@ export const SCRIPTS = {
   atClaim: build(CLAIM),
   atHeartbeat: build(HEARTBEAT),
   atComplete: build(COMPLETE),
+  atCompleteMany: build(COMPLETE_MANY),
   atFail: build(FAIL),
   atRelease: build(RELEASE),
   atDefer: build(DEFER),

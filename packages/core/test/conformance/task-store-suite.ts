@@ -85,6 +85,134 @@ export function describeTaskStoreConformance(backend: string, create: HarnessFac
       expect(await q.claim({ agentId: 'r', types: ['review'] })).toMatchObject({ taskId: 'rev' });
     });
 
+    it('claims several tasks in one step: best first across lanes, only what the filter accepts, each with its own fence', async () => {
+      await q.addMany([
+        { description: 'low', id: 'low', priority: -1 },
+        { description: 'first', id: 'first' },
+        { description: 'audit', id: 'sec', requires: 'security', priority: 5 },
+        { description: 'review', id: 'rev', type: 'review', priority: 20 },
+        { description: 'second', id: 'second' },
+        { description: 'urgent', id: 'urgent', priority: 10 },
+      ]);
+      const peer = await h.openPeer();
+      const some = await q.claimMany({ agentId: 'w', capabilities: ['security'], types: ['task'] }, 3);
+      expect(some.map((c) => c.taskId)).toEqual(['urgent', 'sec', 'first']);
+      expect(some.every((c) => c.task.status === 'claimed' && c.task.owner === 'w' && c.agentId === 'w')).toBe(true);
+      expect(new Set(some.map((c) => c.ref.token)).size).toBe(3);
+      // The rest, past what is left: fewer than asked for, never another claimer's task.
+      const rest = await peer.claimMany({ agentId: 'p', types: ['task'] }, 5);
+      expect(rest.map((c) => c.taskId)).toEqual(['second', 'low']);
+      expect(await peer.claimMany({ agentId: 'p', types: ['task'] }, 5)).toEqual([]);
+      expect((await q.claimMany({ agentId: 'r', types: ['review'] }, 2)).map((c) => c.taskId)).toEqual(['rev']);
+      // One grant's token does not open another grant's task.
+      await expect(q.complete({ taskId: 'first', token: some[0]!.ref.token }, 'forged')).rejects.toBeInstanceOf(LeaseLostError);
+      for (const c of [...some, ...rest]) await c.complete(c.taskId);
+      expect(await q.counts()).toMatchObject({ completed: 5, claimed: 1, ready: 0 });
+      expect((await q.get('first'))?.result).toBe('first');
+      await peer.close();
+    });
+
+    it('refuses a claimMany size that is not a whole number from 1 to 1000, writing nothing', async () => {
+      await q.add({ description: 'a', id: 'a' });
+      const before = await h.snapshot();
+      for (const bad of [0, -1, 1.5, 1001, Number.NaN, '2' as unknown as number]) {
+        await expect(q.claimMany({ agentId: 'w' }, bad)).rejects.toBeInstanceOf(ValidationError);
+      }
+      expect(await h.snapshot()).toBe(before);
+      const c = await q.claim({ agentId: 'w' });
+      await expect(c!.completeAndClaim(null, { agentId: 'w', max: 0 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(c!.completeAndClaim(null, { agentId: '../w' })).rejects.toBeInstanceOf(InvalidIdError);
+      // Refused before the completion: the claim still stands.
+      expect((await q.get('a'))?.status).toBe('claimed');
+      await c!.complete(null);
+    });
+
+    it('completes and claims the next task in one step, including a dependent the completion made ready', async () => {
+      const seen: string[] = [];
+      q.on('task.claimed', (event) => seen.push(`${event.type} ${event.taskId}`));
+      q.on('task.completed', (event) => seen.push(`${event.type} ${event.taskId}`));
+      await q.addMany([
+        { description: 'a', id: 'a' },
+        { description: 'then b', id: 'b', dependencies: ['a'], priority: 5 },
+        { description: 'c', id: 'c' },
+      ]);
+      const a = await q.claim({ agentId: 'w' });
+      expect(a?.taskId).toBe('a');
+      const step = await a!.completeAndClaim({ answer: 1 }, { agentId: 'w' });
+      expect(step.record).toMatchObject({ id: 'a', status: 'completed', owner: 'w', result: { answer: 1 } });
+      expect(step.next.map((c) => c.taskId)).toEqual(['b']);
+      expect(step.next[0]!.task).toMatchObject({ status: 'claimed', owner: 'w', attempt: 1 });
+      const step2 = await step.next[0]!.completeAndClaim('b done', { agentId: 'w', max: 4 });
+      expect(step2.next.map((c) => c.taskId)).toEqual(['c']);
+      // Held for review: nothing completes, dependents wait; the next claim still happens.
+      await q.add({ description: 'd', id: 'd' });
+      const step3 = await step2.next[0]!.completeAndClaim('c done', { agentId: 'w', types: ['task'] }, { review: true });
+      expect(step3.record.status).toBe('review');
+      expect(step3.next.map((c) => c.taskId)).toEqual(['d']);
+      const last = await step3.next[0]!.completeAndClaim('d done', { agentId: 'w' });
+      expect(last.next).toEqual([]);
+      expect(await q.counts()).toMatchObject({ completed: 3, review: 1, claimed: 0, ready: 0 });
+      await q.approve('c');
+      expect(seen.filter((line) => line.endsWith(' a') || line.endsWith(' b'))).toEqual([
+        'task.claimed a',
+        'task.completed a',
+        'task.claimed b',
+        'task.completed b',
+      ]);
+    });
+
+    it('several slots completing and claiming at once: each completion fenced on its own, each slot gets its own next tasks', async () => {
+      const peer = await h.openPeer();
+      await q.addMany(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => ({ id, description: id })));
+      const held = await q.claimMany({ agentId: 'w' }, 3);
+      expect(held.map((c) => c.taskId)).toEqual(['a', 'b', 'c']);
+      // b's lease runs out and a peer takes it over: only b's completion is refused.
+      h.clock.advance(1001);
+      await held[0]!.heartbeat();
+      await held[2]!.heartbeat();
+      await peer.reap();
+      const stolen = await peer.claim({ agentId: 'thief' });
+      expect(stolen?.taskId).toBe('b');
+      const steps = await Promise.allSettled([
+        held[0]!.completeAndClaim('a done', { agentId: 'w', max: 2 }),
+        held[1]!.completeAndClaim('b stale', { agentId: 'w' }),
+        held[2]!.completeAndClaim('c done', { agentId: 'w' }),
+      ]);
+      expect(steps[1].status).toBe('rejected');
+      expect((steps[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+      const a = steps[0] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
+      const c = steps[2] as PromiseFulfilledResult<{ record: { status: string }; next: Array<{ taskId: string }> }>;
+      expect(a.value.record.status).toBe('completed');
+      expect(c.value.record.status).toBe('completed');
+      expect(a.value.next).toHaveLength(2);
+      expect(c.value.next).toHaveLength(1);
+      const next = [...a.value.next, ...c.value.next].map((x) => x.taskId);
+      expect(new Set(next).size).toBe(3);
+      expect(next.every((id) => ['d', 'e', 'f', 'g', 'h'].includes(id))).toBe(true);
+      expect(await q.get('b')).toMatchObject({ status: 'claimed', owner: 'thief' });
+      expect(await q.counts()).toMatchObject({ completed: 2, claimed: 4, ready: 2 });
+      await stolen!.complete('b by thief');
+      expect((await q.get('b'))?.result).toBe('b by thief');
+      await peer.close();
+    });
+
+    it('claims nothing when the completion of a complete-and-claim is refused', async () => {
+      const peer = await h.openPeer();
+      await q.addMany([
+        { description: 'slow', id: 'slow' },
+        { description: 'other', id: 'other' },
+      ]);
+      const old = await q.claim({ agentId: 'paused' });
+      expect(old?.taskId).toBe('slow');
+      h.clock.advance(1001);
+      await peer.reap();
+      await expect(old!.completeAndClaim('stale', { agentId: 'paused' })).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await q.counts()).toMatchObject({ ready: 2, claimed: 0 });
+      const fresh = await peer.claimMany({ agentId: 'fresh' }, 2);
+      expect(fresh.map((c) => c.taskId).sort()).toEqual(['other', 'slow']);
+      await peer.close();
+    });
+
     it('completes with a result and promotes dependents only then', async () => {
       await q.add({ description: 'a', id: 'a' });
       const b = await q.add({ description: 'b', id: 'b', dependencies: ['a'] });
