@@ -127,7 +127,8 @@ async function mergeApproved(agent: Agent, runtime: AgentRuntime, target: TaskRe
   if (!repo) return undefined;
   const merged = await repo.merge(target.id, agent.id, ctx.signal);
   if (merged.merged) {
-    runtime.emit({ type: 'git.merged', taskId: target.id, agentId: agent.id, into: merged.into, commit: merged.commit });
+    // In a shared tree the task's commit landed on mergeInto when it was made, and was announced then.
+    if (!repo.shared) runtime.emit({ type: 'git.merged', taskId: target.id, agentId: agent.id, into: merged.into, commit: merged.commit });
     await repo.removeWorktree(target.id);
     return undefined;
   }

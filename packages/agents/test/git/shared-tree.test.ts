@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { ResourceLockedError, ResourceLocks } from '@agent-team/core';
+import { ResourceLockedError, ResourceLocks, type TeamEvent } from '@agent-team/core';
 import { AgentRole, AgentTeam, CommandAgent, fromFunction } from '../../src/index.js';
 import { runScript } from '../../../core/test/helpers/processes.js';
 import { tempDir } from '../helpers.js';
@@ -183,3 +183,32 @@ it('refuses a command agent with write access in a shared tree (its writes canno
   await expect(team.run()).rejects.toThrow(/agent "c1" is a command agent: in codebase.isolation "shared" .* use isolation "worktree"/);
   await team.close();
 });
+
+it('a reviewed task in a shared tree: the reviewer sees its commit, and its merge is announced once', async () => {
+  const { repo, workspace, checkout, before } = makeRepo();
+  const coder = fromFunction(function coder(_prompt, request) {
+    const tools = request.messages.filter((m) => m.role === 'tool');
+    if (tools.length === 0) return { text: '', toolCalls: [{ name: 'read_file', arguments: { path: 'src/a.js' } }] };
+    if (tools.length === 1) return { text: '', toolCalls: [{ name: 'edit_file', arguments: { path: 'src/a.js', old_string: 'export const a = 1;', new_string: 'export const a = 4;' } }] };
+    return 'a is 4';
+  });
+  const prompts: string[] = [];
+  const reviewer = fromFunction(function reviewer(prompt) {
+    prompts.push(prompt);
+    return JSON.stringify({ verdict: 'approve', feedback: 'fine' });
+  });
+  const team = new AgentTeam({ workspace, teamId: 'shr', codebase: { repo, isolation: 'shared' } });
+  team.addAgent('w1', AgentRole.WORKER, coder, { codebase: 'write' });
+  team.addAgent('r1', AgentRole.REVIEWER, reviewer);
+  const events: TeamEvent[] = [];
+  team.on('*', (e: TeamEvent) => events.push(e));
+  await team.addTask('set src/a.js a to 4', { id: 'four', metadata: { review: true } });
+  expect((await team.run({ timeoutMs: 60_000 })).status).toBe('completed');
+  const result = (await team.queue.get('four'))?.result as { commit: string };
+  await team.close();
+  expect(prompts.some((p) => p.includes(result.commit.slice(0, 12)) && p.includes('src/a.js'))).toBe(true);
+  const merged = events.filter((e) => e.type === 'git.merged' && e.taskId === 'four');
+  expect(merged).toHaveLength(1);
+  expect(git(repo, 'show', 'agent-team/shr:src/a.js')).toBe('export const a = 4;');
+  expect(checkout()).toBe(before);
+}, 60_000);
