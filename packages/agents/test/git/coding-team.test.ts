@@ -13,6 +13,7 @@ import { AgentRole, AgentTeam, CommandAgent, fromFunction, type LanguageModel } 
 import { runScript } from '../../../core/test/helpers/processes.js';
 import { BIN } from '../faults/cli-harness.js';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -20,7 +21,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 /** A small repository: three modules and a check that fails when one holds BROKEN. */
 function makeRepo(): { repo: string; workspace: string; checkout: () => string } {
@@ -32,13 +32,9 @@ function makeRepo(): { repo: string; workspace: string; checkout: () => string }
     path.join(repo, 'check.js'),
     "const fs = require('fs');\nfor (const f of fs.readdirSync('src')) if (fs.readFileSync('src/' + f, 'utf8').includes('BROKEN')) { console.error('broken: ' + f); process.exit(1); }\nconsole.log('all good');\n",
   );
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
+  initRepo(repo);
   // What the user sees of their checkout: branch, HEAD, status (untracked included), the index.
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  const checkout = checkoutOf(repo);
   return { repo, workspace: path.join(dir, 'ws'), checkout };
 }
 

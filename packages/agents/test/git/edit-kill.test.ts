@@ -3,13 +3,13 @@
 // in the same worktree on the same branch with the first edit still there; the
 // finished task merges once, mergeInto never holds a half-merge, nothing is
 // lost, and the user's checkout is untouched.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { AgentTeam } from '../../src/index.js';
 import { runScript } from '../../../core/test/helpers/processes.js';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -17,7 +17,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 it('a worker killed between two edits: the next claimer continues in the same worktree and branch, and the task merges once', async () => {
   dir = tempDir('edit-kill-');
@@ -27,13 +26,9 @@ it('a worker killed between two edits: the next claimer continues in the same wo
   fs.mkdirSync(marks);
   fs.mkdirSync(path.join(repo, 'src'), { recursive: true });
   for (const name of ['a', 'b']) fs.writeFileSync(path.join(repo, 'src', `${name}.js`), `export const ${name} = 1;\n`);
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
+  initRepo(repo);
   const base = git(repo, 'rev-parse', 'HEAD');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  const checkout = checkoutOf(repo);
   const before = checkout();
   const adder = new AgentTeam({ workspace, teamId: 'midedit' });
   await adder.addTask('set a and b to 2 in src/a.js and src/b.js', { id: 'set-ab' });

@@ -2,12 +2,13 @@
 // running): mergeInto is never left half-merged, the task's commit is not
 // lost, and the next merger takes the queue over and merges it. Real git,
 // real processes.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { TeamRepo } from '../../src/git/team-repo.js';
 import { gone, tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -15,7 +16,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 it('a merger killed while the merged result is being tested leaves mergeInto as it was; the next merger merges the task', async () => {
   dir = tempDir('merge-kill-');
@@ -30,12 +30,8 @@ it('a merger killed while the merged result is being tested leaves mergeInto as 
     `const fs = require('fs');\nif (fs.existsSync(${JSON.stringify(hold)})) { fs.writeFileSync(${JSON.stringify(marker)}, String(process.pid)); setTimeout(() => {}, 60000); }\n`,
   );
   fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  initRepo(repo);
+  const checkout = checkoutOf(repo);
   const before = checkout();
 
   const team = await TeamRepo.open('k', { repo, test: 'node slow-test.js' }, workspace);

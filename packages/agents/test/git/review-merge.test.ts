@@ -2,13 +2,14 @@
 // approved task whose merge conflicts is re-opened on the new mergeInto and
 // merges at its next approval; `diff`, `tasks show` and `export` show the
 // commit. The user's checkout is compared before and after.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TeamEvent } from '@agent-team/core';
 import { AgentRole, AgentTeam, fromFunction, type LanguageModel } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -16,7 +17,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 function makeRepo(): { repo: string; workspace: string; checkout: () => string } {
   dir = tempDir('review-merge-');
@@ -27,12 +27,8 @@ function makeRepo(): { repo: string; workspace: string; checkout: () => string }
     path.join(repo, 'check.js'),
     "const fs = require('fs');\nfor (const f of fs.readdirSync('src')) if (fs.readFileSync('src/' + f, 'utf8').includes('BROKEN')) { console.error('broken: ' + f); process.exit(1); }\nconsole.log('all good');\n",
   );
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  initRepo(repo);
+  const checkout = checkoutOf(repo);
   return { repo, workspace: path.join(dir, 'ws'), checkout };
 }
 

@@ -2,7 +2,6 @@
 // (worktrees/_shared on mergeInto; the user's checkout untouched), a path lock
 // per file from a task's first write until its commit, and a commit per task
 // holding the files it wrote. Real git, real processes for the SIGKILL.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { ResourceLockedError, ResourceLocks, type TeamEvent } from '@agent-team/
 import { AgentRole, AgentTeam, CommandAgent, fromFunction } from '../../src/index.js';
 import { runScript } from '../../../core/test/helpers/processes.js';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -17,7 +17,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function makeRepo() {
@@ -25,12 +24,8 @@ function makeRepo() {
   const repo = path.join(dir, 'repo');
   fs.mkdirSync(path.join(repo, 'src'), { recursive: true });
   for (const name of ['a', 'b']) fs.writeFileSync(path.join(repo, 'src', `${name}.js`), `export const ${name} = 1;\n`);
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  initRepo(repo);
+  const checkout = checkoutOf(repo);
   return { repo, workspace: path.join(dir, 'ws'), base: git(repo, 'rev-parse', 'HEAD'), checkout, before: checkout() };
 }
 

@@ -2,12 +2,13 @@
 // spec's git codebase (its repository and team id), works each task in the
 // task's worktree, and its commits go through the merge queue. Real git, the
 // real CLI, a command agent (a small node program) as the worker.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { TaskQueue } from '@agent-team/core';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -15,7 +16,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'agent-team.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
@@ -24,12 +24,8 @@ it('a CLI worker with --codebase works in task worktrees and merges into the spe
   const repo = path.join(dir, 'repo');
   fs.mkdirSync(repo);
   fs.writeFileSync(path.join(repo, 'README.md'), 'hello\n');
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain'), git(repo, 'ls-files', '-s')].join('\n');
+  initRepo(repo);
+  const checkout = checkoutOf(repo);
   const before = checkout();
   // The program: writes a file named after the task it was given (its prompt on stdin), in its working folder.
   const program = path.join(dir, 'edit.js');
@@ -65,11 +61,7 @@ it('agent-team recover --codebase removes the worktrees of finished tasks and br
   const repo = path.join(dir, 'repo');
   fs.mkdirSync(repo);
   fs.writeFileSync(path.join(repo, 'README.md'), 'hello\n');
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
+  initRepo(repo);
   const spec = path.join(dir, 'team.yaml');
   fs.writeFileSync(spec, 'team: { id: rec }\ncodebase: { repo: ./repo }\nagents:\n  - { id: w1, role: worker, model: offline, codebase: write }\ntasks:\n  - { id: done, description: x }\n');
   const workspace = path.join(dir, 'ws');

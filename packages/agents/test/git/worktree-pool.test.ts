@@ -6,12 +6,12 @@
 // at claim time, a task branch held by a parked worktree can still be claimed,
 // a broken parked worktree is never used, and the user's checkout is untouched.
 // Real git.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { TeamRepo } from '../../src/git/team-repo.js';
 import { tempDir } from '../helpers.js';
+import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -19,7 +19,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 function makeRepo() {
   dir = tempDir('worktree-pool-');
@@ -27,12 +26,8 @@ function makeRepo() {
   fs.mkdirSync(repo);
   fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
   fs.writeFileSync(path.join(repo, '.gitignore'), 'cache/\n');
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.email', 'me@example.com');
-  git(repo, 'config', 'user.name', 'Me');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'start');
-  const checkout = () => [git(repo, 'symbolic-ref', 'HEAD'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'status', '--porcelain', '--ignored'), git(repo, 'ls-files', '-s')].join('\n');
+  initRepo(repo);
+  const checkout = checkoutOf(repo, { ignored: true });
   return { repo, workspace: path.join(dir, 'ws'), checkout, before: checkout() };
 }
 
