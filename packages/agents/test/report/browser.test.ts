@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileBackend, TaskQueue } from '@agent-team/core';
@@ -7,21 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReportData } from '../../src/report/data.js';
 import { reportHtml } from '../../src/report/html.js';
 import { tempDir } from '../helpers.js';
-
-/** Debian's chromium (installed by .ci/run when missing); no browser download. */
-function systemChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not on PATH
-    }
-  }
-  return undefined;
-}
+import { ARTIFACTS, systemChromium } from '../browser.js';
 
 const CHROMIUM = systemChromium();
-const ARTIFACTS = path.join(import.meta.dirname, '..', '..', '..', '..', '.test-results', 'screenshots');
 if (!CHROMIUM) console.warn('browser tests skipped: no chromium on PATH (install Debian\'s "chromium" package; .ci/run does)');
 
 /** n tasks in a few layers, run through the real queue by three agents; one fails. */

@@ -6,21 +6,9 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../../src/serve/server.js';
 import { tempDir } from '../helpers.js';
-
-/** Debian's chromium (installed by .ci/run when missing); no browser download. */
-function systemChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not on PATH
-    }
-  }
-  return undefined;
-}
+import { ARTIFACTS, systemChromium } from '../browser.js';
 
 const CHROMIUM = systemChromium();
-const ARTIFACTS = path.join(import.meta.dirname, '..', '..', '..', '..', '.test-results', 'screenshots');
 const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'agent-team.js');
 if (!CHROMIUM) console.warn('dashboard browser test skipped: no chromium on PATH (install Debian\'s "chromium" package; .ci/run does)');
 
