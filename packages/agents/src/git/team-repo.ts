@@ -68,6 +68,14 @@ export type MergeOutcome =
   | { merged: false; reason: 'tests'; test: TestOutcome };
 
 const MERGE_LOCK = 'merge-queue';
+/**
+ * Settings for the team's commits: no signing (no agent holds the user's key),
+ * and no automatic maintenance: `git commit` would otherwise start a
+ * `git maintenance run --auto` process after each commit. The loose objects of
+ * the team's commits are packed by the user's own next `git gc --auto` or
+ * `git maintenance run`.
+ */
+const NO_SIGNING_NO_MAINTENANCE = ['-c', 'commit.gpgsign=false', '-c', 'maintenance.auto=false', '-c', 'gc.auto=0'] as const;
 const TAIL = 4000;
 /** Parked worktrees an agent keeps for its next tasks (one per task it runs at a time is enough). */
 const POOL_SIZE = 4;
@@ -92,15 +100,18 @@ export class TeamRepo {
   /** With `isolation: shared`: the team working tree, and the path locks on its files (stale after a lease). */
   readonly shared: { dir: string; locks: ResourceLocks } | undefined;
   private readonly locks: ResourceLocks;
+  /** The repository's git folder (shared by its worktrees): where its refs are. */
+  private readonly commonDir: string;
   /** Worktrees this process parked ({@link park}); {@link close} removes those still parked. */
   private readonly parked = new Set<string>();
 
   private constructor(
     readonly teamId: string,
     readonly options: TeamCodebaseOptions,
-    resolved: { repo: string; base: string; mergeInto: string; worktrees: string; shared?: { dir: string; locks: ResourceLocks } },
+    resolved: { repo: string; commonDir: string; base: string; mergeInto: string; worktrees: string; shared?: { dir: string; locks: ResourceLocks } },
   ) {
     this.repo = resolved.repo;
+    this.commonDir = resolved.commonDir;
     this.base = resolved.base;
     this.mergeInto = resolved.mergeInto;
     this.worktrees = resolved.worktrees;
@@ -134,8 +145,11 @@ export class TeamRepo {
       throw new ValidationError(err instanceof GitError ? err.message : `git cannot run: ${String(err)}`);
     });
     let repo: string;
+    let commonDir: string;
     try {
-      repo = await gitLine(given, ['rev-parse', '--show-toplevel']);
+      const [top = '', common = ''] = (await gitLine(given, ['rev-parse', '--show-toplevel', '--git-common-dir'])).split('\n');
+      repo = top;
+      commonDir = path.resolve(given, common);
     } catch {
       throw new ValidationError(`codebase.repo ${describeValue(given)} is not a git repository: run "git init" there, or point repo at one`);
     }
@@ -177,7 +191,7 @@ export class TeamRepo {
       throw new ValidationError(`codebase.testTimeoutMs must be a whole number of ms >= 1000, got ${describeValue(options.testTimeoutMs)}`);
     }
     const shared = options.isolation === 'shared' ? await sharedTree(repo, worktrees, mergeInto, settings.leaseMs ?? 30_000) : undefined;
-    return new TeamRepo(teamId, options, { repo, base, mergeInto, worktrees, ...(shared ? { shared } : {}) });
+    return new TeamRepo(teamId, options, { repo, commonDir, base, mergeInto, worktrees, ...(shared ? { shared } : {}) });
   }
 
   /**
@@ -406,7 +420,7 @@ export class TeamRepo {
         // `git commit -- <paths>` takes those paths only, whatever else is staged; exit 1: nothing to commit.
         const committed = await git(
           dir,
-          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...paths],
+          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE, 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...paths],
           { allowFailure: [1] },
         );
         changed = committed.exitCode === 0;
@@ -433,35 +447,44 @@ export class TeamRepo {
     // git commit exits 1 when there is nothing to commit: that is an answer, not an error.
     const committed = await git(
       worktree,
-      ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`],
+      ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE, 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`],
       { allowFailure: [1] },
     );
     const changed = committed.exitCode === 0;
-    // Both at once (two processes, not one after the other): the stat from the merge base (`A...B`), which is the fork point.
-    const [{ head, forkPoint }, stat] = await Promise.all([this.branchWork(worktree), git(worktree, ['diff', '--stat', `refs/heads/${this.mergeInto}...HEAD`])]);
+    const work = await this.branchWork(worktree);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
-    const ahead = head !== forkPoint;
-    const diffStat = ahead ? stat.stdout.trimEnd() : '';
-    return { commit: ahead ? head : undefined, branch, base: forkPoint, repo: this.repo, diffStat, committedNow: changed };
+    const ahead = work.head !== work.forkPoint;
+    const diffStat = !ahead ? '' : (work.stat ?? (await git(worktree, ['diff', '--stat', work.forkPoint, work.head])).stdout.trimEnd());
+    return { commit: ahead ? work.head : undefined, branch, base: work.forkPoint, repo: this.repo, diffStat, committedNow: changed };
   }
 
   /**
-   * The tip of a worktree's branch and where it left `mergeInto` (their merge
-   * base). A task's branch is a line of commits on `mergeInto`, so one
-   * `git rev-list --boundary` says both: its own commits, newest first, and
-   * the one commit they stand on. A branch with merges of its own asks
-   * `git merge-base`.
+   * The tip of a worktree's branch, where it left `mergeInto` (their merge
+   * base), and, when the branch is one commit on top of `mergeInto` (a task's
+   * usual case), that commit's diff stat, which is then the task's. A task's
+   * branch is a line of commits on `mergeInto`, so one `git log` of its own
+   * commits says all of it: they come newest first with their parents, and the
+   * oldest one's parent is the fork point. A branch with merges of its own
+   * asks `git merge-base`; one of several commits has its stat taken apart.
    */
-  private async branchWork(worktree: string): Promise<{ head: string; forkPoint: string }> {
-    const lines = (await git(worktree, ['rev-list', '--topo-order', '--parents', '--boundary', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout.split('\n').filter(Boolean);
-    const own = lines.filter((line) => !line.startsWith('-')).map((line) => line.split(' '));
-    const boundary = lines.filter((line) => line.startsWith('-'));
+  private async branchWork(worktree: string): Promise<{ head: string; forkPoint: string; stat?: string }> {
+    const out = (await git(worktree, ['log', '--topo-order', '--format=%x00%H %P', '--stat', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout;
+    const own = out
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => {
+        const [line = '', ...rest] = entry.split('\n');
+        return { shas: line.trim().split(' '), stat: rest.filter((l, i) => i > 0 || l !== '').join('\n').trimEnd() };
+      });
     if (own.length === 0) {
       const head = await gitLine(worktree, ['rev-parse', 'HEAD']); // all of it is in mergeInto already
       return { head, forkPoint: head };
     }
-    const head = (own[0] as string[])[0] as string;
-    if (boundary.length === 1 && own.every((parents) => parents.length === 2)) return { head, forkPoint: (boundary[0] as string).slice(1).split(' ')[0] as string };
+    const head = own[0]?.shas[0] as string;
+    if (own.every((commit) => commit.shas.length === 2)) {
+      const forkPoint = own.at(-1)?.shas[1] as string;
+      return own.length === 1 ? { head, forkPoint, stat: own[0]?.stat ?? '' } : { head, forkPoint };
+    }
     return { head, forkPoint: await gitLine(worktree, ['merge-base', 'HEAD', `refs/heads/${this.mergeInto}`]) };
   }
 
@@ -529,7 +552,7 @@ export class TeamRepo {
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000, ...(signal ? { signal } : {}) });
     try {
       const branch = this.branchOf(taskId);
-      const [before, tip] = (await git(this.repo, ['rev-parse', `refs/heads/${this.mergeInto}`, `refs/heads/${branch}`])).stdout.trim().split('\n') as [string, string];
+      const [before, tip] = (await this.resolveBranches([this.mergeInto, branch])) as [string, string];
       // Exit 1: conflicts. Then stdout is the tree, the conflicted files, a blank line and git's messages.
       const written = await git(this.repo, ['merge-tree', '--write-tree', '--name-only', before, tip], { allowFailure: [1] });
       const [head = '', ...rest] = written.stdout.split('\n');
@@ -541,7 +564,7 @@ export class TeamRepo {
       }
       const email = `${agentId}@agent-team.invalid`;
       const commit = await gitLine(this.repo, [
-        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false',
+        '-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE,
         'commit-tree', head.trim(), '-p', before, '-p', tip, '-m', `Merge task ${taskId}`,
       ]);
       let test: TestOutcome | undefined;
@@ -564,6 +587,27 @@ export class TeamRepo {
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * The commits branches point at. Read from their loose ref files (a
+   * documented part of the repository layout, `<git dir>/refs/heads/<name>`,
+   * which git writes on every update of a branch), which costs no process;
+   * `git rev-parse` when any of them is not there as a loose ref (packed, a
+   * reftable repository, a symbolic ref). A stale read cannot do harm where
+   * this is used: `mergeInto` moves only by a compare-and-swap on the value read.
+   */
+  private async resolveBranches(names: readonly string[]): Promise<string[]> {
+    const read = names.map((name) => {
+      try {
+        const text = fs.readFileSync(path.join(this.commonDir, 'refs', 'heads', ...name.split('/')), 'utf8').trim();
+        return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(text) ? text : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    if (read.every((sha): sha is string => sha !== undefined)) return read;
+    return (await git(this.repo, ['rev-parse', ...names.map((name) => `refs/heads/${name}`)])).stdout.trim().split('\n');
   }
 
   /** The team's merge worktree (detached; tests of merged results run there), made or rebuilt when needed. */
