@@ -279,7 +279,7 @@ describe.skipIf(!REDIS_SERVER)('agent-team CLI on Redis', () => {
     await server.start();
   }, 30_000);
   afterAll(async () => {
-    await server.stop();
+    await server.destroy();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

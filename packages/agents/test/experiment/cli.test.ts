@@ -317,7 +317,7 @@ describe.skipIf(!REDIS_SERVER)('agent-team experiment on Redis', () => {
     await server.start();
   }, 30_000);
   afterAll(async () => {
-    await server.stop();
+    await server.destroy();
   });
 
   it('keeps its queue in Redis, shared with a worker --experiment process', async () => {

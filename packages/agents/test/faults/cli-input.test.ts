@@ -52,7 +52,7 @@ describe.skipIf(!REDIS_SERVER)('faults: a closed stdout pipe on the Redis backen
     await server.start();
   }, 30_000);
   afterAll(async () => {
-    await server.stop();
+    await server.destroy();
   });
 
   it.each([['status'], ['tasks', 'list', '--json'], ['events'], ['export']])('`%s | head -c 0` exits quietly', async (...args) => {

@@ -123,7 +123,8 @@ describe('MCP tools for agents', () => {
   });
 
   it('names are checked before anything starts: unknown servers, bad names, a server with neither command nor url', () => {
-    const unused = path.join(tempDir(), 'unused-ws');
+    const parent = tempDir();
+    const unused = path.join(parent, 'unused-ws');
     expect(() => new AgentTeam({ workspace: unused, mcpServers: { 'bad name': { command: 'x' } } })).toThrow(/MCP server name "bad name"/);
     expect(() => new AgentTeam({ workspace: unused, mcpServers: { files: {} as never } })).toThrow(/needs a command .* or a url/);
     expect(fs.existsSync(unused)).toBe(false); // refused before the workspace was made
@@ -136,5 +137,6 @@ describe('MCP tools for agents', () => {
       tasks: [{ description: 'x' }],
     });
     expect(Object.keys(spec.mcpServers ?? {})).toEqual(['files', 'search']);
+    fs.rmSync(parent, { recursive: true, force: true });
   });
 });

@@ -291,7 +291,7 @@ describe.skipIf(!REDIS_SERVER)('the dashboard of a redis:// team', () => {
     await server.start();
   }, 30_000);
   afterAll(async () => {
-    await server.stop();
+    await server.destroy();
   });
 
   it('streams events another connection writes and serves the status', async () => {
