@@ -27,7 +27,8 @@ export function git(cwd: string, args: readonly string[], options: { allowFailur
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
-      args,
+      // Output is read by the program: no colour and no signature lines, whatever the user's git settings say.
+      ['-c', 'color.ui=never', '-c', 'log.showSignature=false', ...args],
       {
         cwd,
         maxBuffer: 64 * 1024 * 1024,

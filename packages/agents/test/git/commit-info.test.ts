@@ -2,8 +2,9 @@
 // stat) and what the merge reads of the branches, on each shape a task's branch
 // can take: one commit (read from one `git log`), several commits (a re-opened
 // task), a merge of its own, nothing new; and with the branches packed (no
-// loose ref files: the merge asks git). Each figure is checked against what
-// git itself says. Real git.
+// loose ref files: the merge asks git); and under a user's git settings that
+// change git's output (colour always, signatures shown). Each figure is
+// checked against what git itself says. Real git.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -95,6 +96,37 @@ it('with every branch packed (no loose ref files) the merge reads them from git 
   const commit = (merged as { commit: string }).commit;
   expect(git(repo, 'rev-parse', team.mergeInto)).toBe(commit);
   expect(git(repo, 'rev-parse', `${commit}^1`, `${commit}^2`)).toBe(`${into}\n${info.commit}`);
+  await team.close();
+  expect(checkout()).toBe(before);
+});
+
+it("the user's git settings (colour always, signatures shown) do not leak into what the commit reports", async () => {
+  const { team, checkout, before } = await setup();
+  const config = path.join(dir as string, 'gitconfig');
+  fs.writeFileSync(config, '[color]\n\tui = always\n[log]\n\tshowSignature = true\n');
+  const saved = process.env.GIT_CONFIG_GLOBAL;
+  process.env.GIT_CONFIG_GLOBAL = config;
+  try {
+    const wt = await team.worktreeFor('t1', 'w1');
+    fs.writeFileSync(path.join(wt, 'b.txt'), 'b\n');
+    const first = await team.commit(wt, 't1', 'Add b', 'w1');
+    fs.writeFileSync(path.join(wt, 'c.txt'), 'c\n');
+    const second = await team.commit(wt, 't1', 'Add b', 'w1'); // two commits: the stat from git diff
+    for (const info of [first, second]) {
+      expect(info.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(info.base).toMatch(/^[0-9a-f]{40}$/);
+      expect(info.diffStat).not.toContain('\u001b');
+      expect(info.diffStat).toContain('b.txt | 1 +');
+    }
+    expect(second.diffStat).toContain('c.txt | 1 +');
+    const diff = await team.diff('t1');
+    expect(diff).toContain('+b');
+    expect(diff).not.toContain('\u001b');
+    expect(await team.merge('t1', 'w1')).toMatchObject({ merged: true });
+  } finally {
+    if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+    else process.env.GIT_CONFIG_GLOBAL = saved;
+  }
   await team.close();
   expect(checkout()).toBe(before);
 });
