@@ -43,10 +43,10 @@ if (values.help) {
   process.exit(0);
 }
 const taskCount = Number(values.tasks);
-if (!/^\d+$/.test(values['model-ms'])) throw new Error(`--model-ms must be a whole number of ms, got "${values['model-ms']}"`);
 const workerCount = Number(values.workers);
 if (!Number.isInteger(taskCount) || taskCount < 2) throw new Error(`--tasks must be an integer of at least 2, got "${values.tasks}"`);
 if (!Number.isInteger(workerCount) || workerCount < 1) throw new Error(`--workers must be an integer of at least 1, got "${values.workers}"`);
+if (!/^\d+$/.test(values['model-ms'])) throw new Error(`--model-ms must be a whole number of ms, got "${values['model-ms']}"`);
 const log = (line: string) => (values.json ? process.stderr.write(`${line}\n`) : console.log(line));
 
 const root = path.join(import.meta.dirname, '..', '..', '..');
@@ -185,7 +185,7 @@ const merged = execFileSync('git', ['log', '--merges', '--format=%s', 'agent-tea
 const work = [...gitMs.entries()].filter(([id]) => id.startsWith('note-')).map(([id, ms]) => ms - (lockWaitMs.get(id) ?? 0));
 const walls = [...wall.values()];
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-log(`\n${taskCount} tasks, ${workerCount} workers, ${merged} merges${modelMs ? `, a model taking ${modelMs} ms a call` : ''} into agent-team/bench, ${(totalMs / 1000).toFixed(2)} s in all (${(taskCount / (totalMs / 1000)).toFixed(1)} tasks/s)\n`);
+log(`\n${taskCount} tasks, ${workerCount} workers${modelMs ? ` (a model taking ${modelMs} ms a call)` : ''}, ${merged} merges into agent-team/bench, ${(totalMs / 1000).toFixed(2)} s in all (${(taskCount / (totalMs / 1000)).toFixed(1)} tasks/s)\n`);
 printTable(log, [
   ['per task', 'p50', 'p99'],
   ['git work (worktree + commit + merge, lock waits excluded)', fmt(median(work)), fmt(percentile(work, 99))],

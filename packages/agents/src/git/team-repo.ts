@@ -454,7 +454,7 @@ export class TeamRepo {
     const work = await this.branchWork(worktree);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
     const ahead = work.head !== work.forkPoint;
-    const diffStat = !ahead ? '' : (work.stat ?? (await git(worktree, ['diff', '--no-color', '--stat', work.forkPoint, work.head])).stdout.trimEnd());
+    const diffStat = !ahead ? '' : (work.stat ?? (await git(worktree, ['diff', '--stat', work.forkPoint, work.head])).stdout.trimEnd());
     return { commit: ahead ? work.head : undefined, branch, base: work.forkPoint, repo: this.repo, diffStat, committedNow: changed };
   }
 
@@ -468,7 +468,7 @@ export class TeamRepo {
    * asks `git merge-base`; one of several commits has its stat taken apart.
    */
   private async branchWork(worktree: string): Promise<{ head: string; forkPoint: string; stat?: string }> {
-    const out = (await git(worktree, ['log', '--no-color', '--no-show-signature', '--topo-order', '--format=%x00%H %P', '--stat', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout;
+    const out = (await git(worktree, ['log', '--topo-order', '--format=%x00%H %P', '--stat', 'HEAD', '--not', `refs/heads/${this.mergeInto}`])).stdout;
     const own = out
       .split('\0')
       .filter(Boolean)
