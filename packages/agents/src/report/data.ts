@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import type { Backend, TeamEvent } from '@agent-team/core';
 import { buildReport, type RunReport } from '../cli/commands/export.js';
-import { git } from '../git/git.js';
-import { isCodingTaskResult } from '../git/result.js';
+import { type NamedChange, diffOfChange, namedChange } from '../git/result.js';
 
 /** One claim of one task, from `task.claimed` to the event that ended it. */
 export interface AttemptSpan {
@@ -93,13 +92,13 @@ export function clipDiff(text: string, max = MAX_DIFF_BYTES): TaskDiff {
   return { text: nl > 0 ? cut.slice(0, nl + 1) : cut, bytes, clipped: true };
 }
 
-async function readDiff(change: { repo: string; base: string; commit: string }, cache: DiffCache | undefined): Promise<TaskDiff | null> {
+async function readDiff(change: NamedChange, cache: DiffCache | undefined): Promise<TaskDiff | null> {
   const key = `${change.repo}\0${change.base}\0${change.commit}`;
   const known = cache?.get(key);
   if (known !== undefined) return known;
   let diff: TaskDiff | null = null;
   if (fs.existsSync(change.repo)) {
-    diff = await git(change.repo, ['diff', '--no-color', '--no-ext-diff', change.base, change.commit]).then(
+    diff = await diffOfChange(change).then(
       (out) => clipDiff(out.stdout),
       () => null, // the commits are gone (gc, another clone): the stat stays
     );
@@ -139,10 +138,10 @@ export async function buildReportData(backend: Backend, options: ReportDataOptio
   if (options.diffs !== false) {
     let total = 0;
     for (const t of report.tasks) {
-      const r = t.result;
-      if (!isCodingTaskResult(r) || !r.commit || !r.repo || !r.base) continue;
+      const change = namedChange(t.result);
+      if (!change) continue;
       if (total >= MAX_DIFFS_TOTAL_BYTES) break;
-      const diff = await readDiff({ repo: r.repo, base: r.base, commit: r.commit }, options.diffCache);
+      const diff = await readDiff(change, options.diffCache);
       if (!diff) continue;
       diffs[t.id] = diff;
       total += diff.text.length;

@@ -7,6 +7,7 @@ import { AgentRole, AgentTeam, offlineModel } from '../../src/index.js';
 import { MAX_DIFF_BYTES, type DiffCache, attemptsFromEvents, buildReportData, clipDiff } from '../../src/report/data.js';
 import { reportHtml, scriptSafe } from '../../src/report/html.js';
 import { tempDir } from '../helpers.js';
+import { namedChange } from '../../src/git/result.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -138,6 +139,36 @@ describe('HTML report', () => {
     expect((await buildReportData(backend, { diffCache: cache })).diffs.here!.text).toContain('+two');
     expect(Object.keys((await buildReportData(backend)).diffs)).toEqual([]);
     expect((await buildReportData(backend, { diffs: false })).diffs).toEqual({});
+    await queue.close();
+    await backend.close();
+  });
+
+  it('a result that names options instead of commits (written by anyone who completes a task) is never passed to git', async () => {
+    dir = tempDir('report-inject-');
+    const repo = path.join(dir, 'repo');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+    fs.mkdirSync(repo);
+    git('init', '-q', '-b', 'main');
+    fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const victim = path.join(dir, 'victim.txt');
+    fs.writeFileSync(victim, 'precious\n');
+    const backend = FileBackend.open(path.join(dir, 'ws'), { watch: false });
+    const queue = TaskQueue.open({ backend });
+    const results = [
+      { base: `--output=${victim}`, commit: 'HEAD', repo },
+      { base: git('rev-parse', 'HEAD'), commit: `--output=${victim}`, repo },
+      { base: git('rev-parse', 'HEAD'), commit: git('rev-parse', 'HEAD'), repo: 'repo' }, // not an absolute path
+    ];
+    for (const [i, r] of results.entries()) {
+      await queue.add({ id: `t${i}`, description: 'x' });
+      const claim = await queue.claim({ agentId: 'mcp-client' });
+      await queue.complete(claim!.ref, { summary: 'x', branch: 'b', diffStat: '', ...r });
+    }
+    expect((await buildReportData(backend)).diffs).toEqual({});
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(namedChange({ summary: 'x', branch: 'b', diffStat: '', base: 'abc1234', commit: 'def5678', repo })).toEqual({ repo, base: 'abc1234', commit: 'def5678', branch: 'b' });
     await queue.close();
     await backend.close();
   });

@@ -1,5 +1,5 @@
-import { assertValidId } from '@agent-team/core';
-import { git } from '../../git/git.js';
+import { assertValidId, describeValue } from '@agent-team/core';
+import { type NamedChange, diffOfChange, namedChange } from '../../git/result.js';
 import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 import { printJson } from '../format.js';
 
@@ -11,7 +11,7 @@ export async function diffCommand(taskId: string, opts: GlobalOptions & { stat?:
     throw new CliError((err as Error).message, 2);
   }
   const backend = await openFromOptions(opts, { watch: false });
-  let change: { repo: string; branch: string; base: string; commit: string };
+  let change: NamedChange;
   try {
     const task = await backend.tasks.get(taskId);
     if (!task) throw new CliError(`no task "${taskId}" in this workspace: agent-team tasks list shows them`, 1);
@@ -20,11 +20,18 @@ export async function diffCommand(taskId: string, opts: GlobalOptions & { stat?:
       throw new CliError(`task "${taskId}" has no change to show: it is not a coding task, or it is not finished (status: ${task.status})`, 1);
     }
     if (typeof r.commit !== 'string') throw new CliError(`task "${taskId}" changed nothing (branch ${r.branch})`, 1);
-    change = { repo: r.repo, branch: r.branch, base: r.base, commit: r.commit };
+    const named = namedChange(r);
+    if (!named) {
+      throw new CliError(
+        `task "${taskId}"'s result does not name a change the team made: its repo must be an absolute path and its base and commit commit ids (got base ${describeValue(r.base)}, commit ${describeValue(r.commit)})`,
+        1,
+      );
+    }
+    change = named;
   } finally {
     await backend.close();
   }
-  const out = await git(change.repo, ['diff', ...(opts.stat ? ['--stat'] : []), change.base, change.commit]).catch((err: unknown) => {
+  const out = await diffOfChange(change, { stat: opts.stat === true }).catch((err: unknown) => {
     throw new CliError(`cannot show the diff: ${(err as Error).message}`, 1);
   });
   if (opts.json) {
