@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ResourceLocks, ValidationError, assertValidId, describeValue } from '@agent-team/core';
+import { AbortError, ResourceLocks, ValidationError, assertValidId, describeValue } from '@agent-team/core';
 import { minimalEnv } from '../command/env.js';
 import { runProcess } from '../command/process-runner.js';
 import { redactSecrets } from '../models/secrets.js';
 import { type CommandRule, defaultCommandRules } from '../codebase/run-command.js';
-import { GitError, git, gitLine } from './git.js';
+import { GitError, type GitResult, git, gitLine, parseGitVersion } from './git.js';
 
 /** The `codebase` section of a spec, or `AgentTeamOptions.codebase`. */
 export interface TeamCodebaseOptions {
@@ -141,9 +141,14 @@ export class TeamRepo {
     }
     const given = path.resolve(options.repo);
     if (!fs.existsSync(given)) throw new ValidationError(`codebase.repo ${describeValue(given)} does not exist`);
-    await git(given, ['--version']).catch((err: unknown) => {
+    const version = await git(given, ['--version']).catch((err: unknown) => {
       throw new ValidationError(err instanceof GitError ? err.message : `git cannot run: ${String(err)}`);
     });
+    const [major = 0, minor = 0] = parseGitVersion(version.stdout) ?? [];
+    if (major < 2 || (major === 2 && minor < 38)) {
+      // merge-tree --write-tree (the merge queue's merge without a worktree) came in git 2.38.
+      throw new ValidationError(`a coding team needs git 2.38 or newer; this is ${version.stdout.trim() || 'an unknown version'}: install a newer git`);
+    }
     let repo: string;
     let commonDir: string;
     try {
@@ -172,7 +177,9 @@ export class TeamRepo {
     if ((await git(repo, ['check-ref-format', '--branch', mergeInto], { allowFailure: [1, 128] })).exitCode !== 0) {
       throw new ValidationError(`codebase.mergeInto ${describeValue(mergeInto)} is not a valid branch name`);
     }
-    const worktrees = path.resolve(workspaceDir, 'worktrees');
+    // Git records real paths: the folder is compared with them as a real path too (a workspace under a link, /var on macOS).
+    fs.mkdirSync(path.resolve(workspaceDir, 'worktrees'), { recursive: true });
+    const worktrees = fs.realpathSync(path.resolve(workspaceDir, 'worktrees'));
     const checkedOut = await checkedOutBranches(repo);
     const holder = checkedOut.get(`refs/heads/${mergeInto}`);
     if (holder !== undefined && !isInsideFolder(worktrees, holder)) {
@@ -224,7 +231,7 @@ export class TeamRepo {
         fs.rmSync(path.join(found.gitDir, 'index.lock'), { force: true });
         return dir;
       }
-      fs.rmSync(dir, { recursive: true, force: true });
+      discardWorktree(dir);
     }
     if (agentId !== undefined && (await this.fromPool(agentId, dir, branch))) return dir;
     // The common case in one git call: a new branch from mergeInto. Else the branch exists (a retry), or a
@@ -262,14 +269,14 @@ export class TeamRepo {
     for (const name of names) {
       const idle = path.join(pool, name);
       if (!linkedWorktree(idle)) {
-        fs.rmSync(idle, { recursive: true, force: true }); // broken (a move cut off half-way): pruned later
+        discardWorktree(idle); // broken (a move cut off half-way): pruned later
         continue;
       }
       try {
         await this.relocate(idle, dir);
       } catch (err) {
         if (!(err instanceof GitError) && !isFsError(err)) throw err;
-        fs.rmSync(idle, { recursive: true, force: true });
+        discardWorktree(idle);
         continue;
       }
       this.parked.delete(idle);
@@ -277,7 +284,12 @@ export class TeamRepo {
       if (created.exitCode !== 0) {
         // The branch exists: a retried or re-opened task continues on it.
         await this.releaseFromPool(branch);
-        await git(dir, ['switch', '--quiet', '--force', '--no-guess', branch]);
+        const switched = await git(dir, ['switch', '--quiet', '--force', '--no-guess', branch], { allowFailure: [128] });
+        if (switched.exitCode !== 0) {
+          // Still held by a worktree whose folder was removed and not yet pruned: prune, then switch.
+          await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
+          await git(dir, ['switch', '--quiet', '--force', '--no-guess', branch]);
+        }
       }
       // No `git clean`: a worktree is parked right after its commit of everything (`git add --all`), so it
       // holds no untracked files; ignored ones (node_modules, build output) stay, ready for the next task.
@@ -347,12 +359,13 @@ export class TeamRepo {
   async snapshotFor(agentId: string): Promise<string> {
     assertValidId('agent', agentId);
     const dir = path.join(this.worktrees, `_read-${agentId}`);
-    if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode === 0) {
+    // Checked by git's own files, not by asking git in the folder: git would find the user's repository above a folder left without its .git.
+    if (linkedWorktree(dir)) {
       await git(dir, ['checkout', '--quiet', '--force', '--detach', `refs/heads/${this.mergeInto}`]);
       await git(dir, ['clean', '--quiet', '-fd']);
       return dir;
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    discardWorktree(dir);
     await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
     await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, `refs/heads/${this.mergeInto}`]));
     return dir;
@@ -367,7 +380,7 @@ export class TeamRepo {
     if (this.shared) return; // no branch of its own: it goes on in the shared tree
     const dir = path.join(this.worktrees, taskId);
     const branch = this.branchOf(taskId);
-    fs.rmSync(dir, { recursive: true, force: true });
+    discardWorktree(dir);
     await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
     const hasBranch = (await git(this.repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: [1] })).exitCode === 0;
     if (!hasBranch) return;
@@ -412,18 +425,32 @@ export class TeamRepo {
     const lock = await this.locks.acquire(MERGE_LOCK, { owner: agentId, waitMs: 10 * 60_000 });
     try {
       const dir = shared.dir;
+      // Only the team's git writes this tree's index, under this lock: an index lock older than a few seconds was left by a kill.
+      const gitDir = worktreeGitDir(dir);
+      const indexLock = gitDir ? path.join(gitDir, 'index.lock') : undefined;
+      const lockAge = indexLock ? fs.statSync(indexLock, { throwIfNoEntry: false }) : undefined;
+      if (indexLock && lockAge && Date.now() - lockAge.mtimeMs > 10_000) fs.rmSync(indexLock, { force: true });
       let changed = false;
-      if (paths.length > 0) {
+      // Literal pathspecs: a file named pages/[id].tsx is that file, not a pattern.
+      let specs = paths.map((p) => `:(literal)${p}`);
+      if (specs.length > 0) {
+        const added = await git(dir, ['add', '--all', '--', ...specs], { allowFailure: [1, 128] });
+        if (added.exitCode !== 0) {
+          // Some paths cannot be added: ignored files (a .env, build output) and files that came and went. The rest are committed.
+          specs = (await committablePaths(dir, paths)).map((p) => `:(literal)${p}`);
+          if (specs.length > 0) await git(dir, ['add', '--all', '--', ...specs]);
+        }
+      }
+      if (specs.length > 0) {
         const email = `${agentId}@agent-team.invalid`;
         const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
-        await git(dir, ['add', '--all', '--', ...paths]);
-        // `git commit -- <paths>` takes those paths only, whatever else is staged; exit 1: nothing to commit.
+        // `git commit -- <paths>` takes those paths only, whatever else is staged.
         const committed = await git(
           dir,
-          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE, 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...paths],
+          ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE, 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`, '--', ...specs],
           { allowFailure: [1] },
         );
-        changed = committed.exitCode === 0;
+        changed = committedSomething(committed, dir);
       }
       fs.rmSync(path.join(this.worktrees, '.shared-touched', taskId), { force: true });
       if (!changed) {
@@ -441,16 +468,25 @@ export class TeamRepo {
   /** Commits what the agent changed in the worktree (nothing when nothing changed). */
   async commit(worktree: string, taskId: string, description: string, agentId: string): Promise<CommitInfo> {
     const branch = this.branchOf(taskId);
+    const head = linkedWorktree(worktree)?.head;
+    if (head !== `ref: refs/heads/${branch}`) {
+      // The merge takes the task's branch: work committed on another branch (a command that switched) would be lost quietly.
+      throw new GitError(
+        `the task's worktree ${worktree} is no longer on its branch ${branch} (HEAD: ${head ?? 'unreadable'}): something in the task switched branches there; ` +
+          `its work is not merged from another branch. Switch back to ${branch} in that worktree, or leave git branches alone in tasks`,
+        null,
+        '',
+      );
+    }
     await git(worktree, ['add', '--all']);
     const title = (description.split('\n')[0] ?? '').trim().slice(0, 72) || `task ${taskId}`;
     const email = `${agentId}@agent-team.invalid`;
-    // git commit exits 1 when there is nothing to commit: that is an answer, not an error.
     const committed = await git(
       worktree,
       ['-c', `user.name=${agentId}`, '-c', `user.email=${email}`, ...NO_SIGNING_NO_MAINTENANCE, 'commit', '--quiet', '--no-verify', `--author=${agentId} <${email}>`, '-m', `${title}\n\nTask: ${taskId}`],
       { allowFailure: [1] },
     );
-    const changed = committed.exitCode === 0;
+    const changed = committedSomething(committed, worktree);
     const work = await this.branchWork(worktree);
     // The branch's work not yet in mergeInto: this attempt's commit, or an earlier attempt's (a re-opened task that changed nothing more).
     const ahead = work.head !== work.forkPoint;
@@ -521,6 +557,8 @@ export class TeamRepo {
         if (output.length > 400) output.shift();
       },
     });
+    // Stopped (Ctrl-C, a timeout of the run, a lost lease): no outcome, so nothing is merged or remembered on it.
+    if (outcome.aborted) throw new AbortError(`the test command (${this.test}) was stopped before it finished`);
     let text = output.join('\n');
     if (text.length > TAIL) text = `[...]\n${text.slice(-TAIL)}`;
     return {
@@ -581,7 +619,8 @@ export class TeamRepo {
           test.baseFailed = true;
         }
       }
-      // The commit point: mergeInto moves only if it is still where the merge started.
+      // The commit point: mergeInto moves only if it is still where the merge started (and the run was not stopped meanwhile).
+      if (signal?.aborted) throw new AbortError('the merge was stopped before mergeInto moved');
       await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
       return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
     } finally {
@@ -613,7 +652,7 @@ export class TeamRepo {
   /** The team's merge worktree (detached; tests of merged results run there), made or rebuilt when needed. */
   private async mergeDir(): Promise<string> {
     const dir = path.join(this.worktrees, '_merge');
-    if (fs.existsSync(dir) && !linkedWorktree(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    if (fs.existsSync(dir) && !linkedWorktree(dir)) discardWorktree(dir);
     if (!fs.existsSync(dir)) {
       await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
       await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, this.mergeInto]));
@@ -646,8 +685,9 @@ export class TeamRepo {
   async probeDir(agentId: string): Promise<string> {
     assertValidId('agent', agentId);
     const dir = path.join(this.worktrees, `_probe-${agentId}`);
-    if (fs.existsSync(dir) && (await git(dir, ['rev-parse', '--git-dir'], { allowFailure: [128] })).exitCode === 0) return dir;
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (linkedWorktree(dir)) return dir; // by git's files, as in snapshotFor
+
+    discardWorktree(dir);
     await this.withGitRetry(() => git(this.repo, ['worktree', 'prune']));
     await this.withGitRetry(() => git(this.repo, ['worktree', 'add', '--quiet', '--detach', dir, `refs/heads/${this.mergeInto}`]));
     return dir;
@@ -701,10 +741,10 @@ export class TeamRepo {
       const valid =
         head.exitCode === 0 && head.stdout.trim() === `refs/heads/${this.branchOf(name)}` && top?.exitCode === 0 && fs.realpathSync(top.stdout.trim()) === fs.realpathSync(dir);
       if (!valid) {
-        fs.rmSync(dir, { recursive: true, force: true });
+        discardWorktree(dir);
         broken.push(name);
       } else if (await isFinal(name)) {
-        fs.rmSync(dir, { recursive: true, force: true });
+        discardWorktree(dir);
         finished.push(name);
       }
     }
@@ -773,6 +813,26 @@ export async function recoverWorktrees(worktreesDir: string, statusOf: (taskId: 
   return removed;
 }
 
+/** Of the paths a task wrote in the shared tree, those git can commit: not ignored, and there or tracked (a deletion). */
+async function committablePaths(dir: string, paths: readonly string[]): Promise<string[]> {
+  const literal = paths.map((p) => `:(literal)${p}`);
+  const ignored = new Set((await git(dir, ['check-ignore', '--stdin', '-z'], { allowFailure: [1], input: paths.join('\0') })).stdout.split('\0').filter(Boolean));
+  const tracked = new Set((await git(dir, ['ls-files', '-z', '--', ...literal])).stdout.split('\0').filter(Boolean));
+  return paths.filter((p) => !ignored.has(p) && (tracked.has(p) || fs.existsSync(path.join(dir, p))));
+}
+
+/**
+ * Whether a `git commit` made a commit: exit 0. Exit 1 is "nothing to commit"
+ * only when git says so; anything else that exits 1 (a user's hook that
+ * failed, say) is an error, so work is never taken for "no change".
+ */
+function committedSomething(result: GitResult, cwd: string): boolean {
+  if (result.exitCode === 0) return true;
+  const said = `${result.stdout}\n${result.stderr}`;
+  if (/nothing to commit|nothing added to commit|no changes added to commit/.test(said)) return false;
+  throw new GitError(`git commit failed in ${cwd}: ${said.trim().split('\n').slice(-6).join('\n')}`, result.exitCode, result.stderr);
+}
+
 /** `git log` option selecting a task's commits: their message has the line `Task: <id>`. */
 function taskGrep(taskId: string): string {
   return `--grep=^Task: ${taskId.replace(/[.[\]*^$\\]/g, '\\$&')}$`;
@@ -786,7 +846,7 @@ function taskGrep(taskId: string): string {
  */
 async function sharedTree(repo: string, worktrees: string, mergeInto: string, leaseMs: number): Promise<{ dir: string; locks: ResourceLocks }> {
   const dir = path.join(worktrees, '_shared');
-  if (fs.existsSync(dir) && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) fs.rmSync(dir, { recursive: true, force: true });
+  if (fs.existsSync(dir) && linkedWorktree(dir)?.head !== `ref: refs/heads/${mergeInto}`) discardWorktree(dir);
   if (!fs.existsSync(dir)) {
     await git(repo, ['worktree', 'prune']);
     const added = await git(repo, ['worktree', 'add', '--quiet', dir, mergeInto], { allowFailure: [128] });
@@ -830,8 +890,9 @@ function isFsError(err: unknown): boolean {
  * A linked worktree as git's own files describe it, without running git: its
  * `.git` file names its folder in the repository, that folder's `gitdir` file
  * names this worktree back (so it is registered here and not moved half-way),
- * and `head` is the content of its HEAD (`ref: refs/heads/...`, or a commit).
- * Undefined when any of that does not hold.
+ * its checkout is complete (an index, no `locked` file of a `git worktree add`
+ * still running or killed), and `head` is the content of its HEAD
+ * (`ref: refs/heads/...`, or a commit). Undefined when any of that does not hold.
  */
 function linkedWorktree(dir: string): { gitDir: string; head: string } | undefined {
   const gitDir = worktreeGitDir(dir);
@@ -839,10 +900,25 @@ function linkedWorktree(dir: string): { gitDir: string; head: string } | undefin
   try {
     const back = fs.readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
     if (fs.realpathSync(path.dirname(back)) !== fs.realpathSync(dir)) return undefined;
+    // `git worktree add` writes HEAD before its checkout and holds a `locked` file until the checkout is done:
+    // one killed in between has HEAD on the branch but part of the files and no index. That is not a worktree to use.
+    if (fs.existsSync(path.join(gitDir, 'locked')) || !fs.existsSync(path.join(gitDir, 'index'))) return undefined;
     return { gitDir, head: fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim() };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Removes a worktree of the team's that is broken or done with. Its record in
+ * the repository goes with the next `git worktree prune`, which skips locked
+ * records: the `locked` file a killed `git worktree add` left is removed first
+ * (no worktree of the team's is ever locked on purpose).
+ */
+function discardWorktree(dir: string): void {
+  const gitDir = worktreeGitDir(dir);
+  if (gitDir) fs.rmSync(path.join(gitDir, 'locked'), { force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** The git folder of a linked worktree (its `.git` file says where), or undefined. */
