@@ -1,4 +1,4 @@
-import { ValidationError, describeValue } from '@agent-team/core';
+import { AbortError, ValidationError, describeValue } from '@agent-team/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { expandEnv, expandEnvValue, minimalEnv, registerEnvSecrets } from '../command/env.js';
 import type { ExecutableTool, JsonSchema } from '../models/index.js';
@@ -46,8 +46,13 @@ export function checkMcpServers(servers: Readonly<Record<string, McpServerConfig
 
 /** Checks that each agent's selection names servers that exist. */
 export function checkMcpSelection(agentId: string, selection: readonly McpToolSelection[], servers: Readonly<Record<string, McpServerConfig>>): void {
+  const seen = new Set<string>();
   for (const item of selection) {
     const server = typeof item === 'string' ? item : item?.server;
+    if (typeof server === 'string' && seen.has(server)) {
+      throw new ValidationError(`agent "${agentId}" names MCP server "${server}" twice: name it once, with the list of the tools it may use`);
+    }
+    if (typeof server === 'string') seen.add(server);
     if (typeof server !== 'string' || !(server in servers)) {
       throw new ValidationError(
         `agent "${agentId}" uses MCP server ${describeValue(server)}, which is not among the team's mcpServers (${Object.keys(servers).join(', ') || 'none'})`,
@@ -73,6 +78,7 @@ interface Connection {
  */
 export class McpClients {
   private readonly connections = new Map<string, Promise<Connection>>();
+  private closed = false;
 
   constructor(private readonly servers: Readonly<Record<string, McpServerConfig>>) {
     checkMcpServers(servers);
@@ -81,6 +87,7 @@ export class McpClients {
   /** The tools an agent's selection gives it. */
   async toolsFor(selection: readonly McpToolSelection[], signal?: AbortSignal): Promise<ExecutableTool[]> {
     const out: ExecutableTool[] = [];
+    const origins = new Map<string, string>();
     for (const item of selection) {
       const server = typeof item === 'string' ? item : item.server;
       const connection = await this.connect(server);
@@ -93,7 +100,16 @@ export class McpClients {
       }
       for (const tool of connection.tools) {
         if (wanted && !wanted.has(tool.name)) continue;
-        out.push(this.asTool(server, connection, tool, signal));
+        const made = this.asTool(server, connection, tool, signal);
+        // Names are cleaned and cut to 64 characters: two tools can end up with one name, and the model's tools are keyed by name.
+        const clash = origins.get(made.name);
+        if (clash) {
+          throw new ValidationError(
+            `MCP tools ${clash} and "${server}" ${JSON.stringify(tool.name)} would both be named "${made.name}" for the model: select one of them (mcp: [{ server, tools: [...] }])`,
+          );
+        }
+        origins.set(made.name, `"${server}" ${JSON.stringify(tool.name)}`);
+        out.push(made);
       }
     }
     return out;
@@ -101,18 +117,35 @@ export class McpClients {
 
   /** Closes every client (and ends the stdio servers). */
   async close(): Promise<void> {
+    // From now on nothing starts: an agent still on its way to a tool (the run's grace ran out) gets an AbortError, not a new server.
+    this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.allSettled(all.map(async (c) => (await c).close()));
   }
 
   private connect(server: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new AbortError(`the team's MCP clients are closed: MCP server "${server}" is not started again`));
     let connection = this.connections.get(server);
     if (!connection) {
-      connection = this.open(server);
-      this.connections.set(server, connection);
+      const opening: Promise<Connection> = this.open(server).then(async (opened) => {
+        if (this.closed) {
+          // Started while the team was closing: close it here, since close() may have run already.
+          await opened.close().catch(() => {});
+          throw new AbortError(`the team's MCP clients were closed while MCP server "${server}" started`);
+        }
+        // A server that exits or ends its session later is started again by the next agent that needs it.
+        opened.client.onclose = () => {
+          if (this.connections.get(server) === opening) this.connections.delete(server);
+        };
+        return opened;
+      });
+      connection = opening;
+      this.connections.set(server, opening);
       // A server that failed to start is tried again by the next agent that needs it.
-      connection.catch(() => this.connections.delete(server));
+      opening.catch(() => {
+        if (this.connections.get(server) === opening) this.connections.delete(server);
+      });
     }
     return connection;
   }
@@ -130,7 +163,14 @@ export class McpClients {
         const headers: Record<string, string> = {};
         for (const [header, value] of Object.entries(config.headers ?? {})) {
           headers[header] = expandEnvValue(value, `mcpServers.${server}.headers.${header}`);
-          if (value.includes('${') && headers[header] !== value) registerSecret(headers[header]);
+          if (value.includes('${') && headers[header] !== value) {
+            registerSecret(headers[header]);
+            // And each variable's value alone: an error may quote the token without its "Bearer ".
+            for (const [, name] of value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) {
+              const secret = name ? process.env[name] : undefined;
+              if (secret) registerSecret(secret);
+            }
+          }
         }
         await client.connect(new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } }));
       } else {
@@ -154,7 +194,7 @@ export class McpClients {
       return { client, tools, close: () => client.close() };
     } catch (err) {
       await client.close().catch(() => {});
-      const where = 'url' in config ? `at ${config.url}` : `(${config.command}${config.args?.length ? ` ${config.args.join(' ')}` : ''})`;
+      const where = 'url' in config ? `at ${withoutCredentials(config.url)}` : `(${config.command}${config.args?.length ? ` ${config.args.join(' ')}` : ''})`;
       const said = stderr.trim() ? `; its stderr ends: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : '';
       throw new ValidationError(redactSecrets(`MCP server "${server}" ${where} did not start: ${err instanceof Error ? err.message : String(err)}${said}`));
     }
@@ -168,14 +208,30 @@ export class McpClients {
       description: `${tool.description ?? tool.name} (from the MCP server "${server}")`,
       parameters: tool.inputSchema,
       async execute(args, context) {
-        const result = await connection.client.callTool({ name: tool.name, arguments: args }, undefined, {
-          ...((context.signal ?? signal) ? { signal: context.signal ?? signal } : {}),
-        });
+        let result: Record<string, unknown>;
+        try {
+          result = await connection.client.callTool({ name: tool.name, arguments: args }, undefined, {
+            ...((context.signal ?? signal) ? { signal: context.signal ?? signal } : {}),
+          });
+        } catch (err) {
+          // What a server or its transport says goes into results, events and the next prompt: without the secrets.
+          throw new Error(redactSecrets(`${server}__${tool.name} failed: ${err instanceof Error ? err.message : String(err)}`));
+        }
         const text = contentText(result);
-        if (result.isError === true) throw new Error(text || `${tool.name} reported an error`);
+        if (result.isError === true) throw new Error(redactSecrets(text || `${tool.name} reported an error`));
         return text;
       },
     };
+  }
+}
+
+/** A URL as it may be shown: no user name, password or query string (where tokens go). */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(an invalid URL)';
   }
 }
 

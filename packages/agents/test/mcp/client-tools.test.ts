@@ -89,7 +89,7 @@ describe('MCP tools for agents', () => {
       await team.addTask('Add 40 and 2', { id: 'sum' });
       expect((await team.run()).status).toBe('completed');
       expect((await team.queue.get('sum'))?.result).toBe('42');
-      expect(seen[0]?.tools?.map((t) => t.name)).toEqual(['calc__add', 'calc__whoami', 'calc__broken']);
+      expect(seen[0]?.tools?.map((t) => t.name)).toEqual(['calc__add', 'calc__whoami', 'calc__broken', 'calc__fail_with']);
       await team.close();
 
       process.env.TEST_MCP_TOKEN = 'wrong-token-0000000000';
