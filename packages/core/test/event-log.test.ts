@@ -27,6 +27,28 @@ describe('event log', () => {
     b.close();
   });
 
+  it('follows logs longer than one read (it reads them a piece at a time): every event comes out, in time order across writers', async () => {
+    dir = tempDir('events-');
+    // Two writers' logs of about 3 MB each, interleaved in time, written as a long run leaves them.
+    const pad = 'x'.repeat(200);
+    const lines: Record<string, string[]> = { a: [], b: [] };
+    const count = 30_000;
+    for (let i = 0; i < count; i++) {
+      const writer = i % 3 === 0 ? 'b' : 'a';
+      lines[writer]?.push(JSON.stringify({ ts: 1_000_000 + i, writer, seq: i, type: 'message.sent', agentId: 'w', messageId: `m${i}`, to: 'x', kind: pad, recipients: 1 }));
+    }
+    for (const writer of ['a', 'b']) fs.writeFileSync(path.join(dir, `${writer}.jsonl`), `${lines[writer]?.join('\n')}\n`);
+    expect(fs.statSync(path.join(dir, 'a.jsonl')).size).toBeGreaterThan(3 * 1024 * 1024);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    for await (const event of EventLog.follow(dir, { signal: controller.signal, pollMs: 20, reorderWindowMs: 30 })) {
+      seen.push(event.ts);
+      if (seen.length === count) controller.abort();
+    }
+    expect(seen).toHaveLength(count);
+    expect(seen.every((ts, i) => ts === 1_000_000 + i)).toBe(true);
+  });
+
   it('follows the stream live and notifies in-process listeners', async () => {
     dir = tempDir('events-');
     const ws = Workspace.open(dir, { watch: false });

@@ -169,25 +169,38 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   static async *follow<K extends TeamEventType = TeamEventType>(dir: string, options: FollowEventsOptions<K> = {}): AsyncGenerator<TeamEvent<K>> {
     const pollMs = options.pollMs ?? 100;
     const windowMs = options.reorderWindowMs ?? 150;
-    const offsets = new Map<string, { offset: number; rest: string }>();
+    // Per log file: where reading got to, a line not yet whole, the time of the last whole line read, and whether more is waiting.
+    const offsets = new Map<string, { offset: number; rest: string; lastTs: number; more: boolean }>();
     let held: TeamEvent[] = [];
     let lastYielded: TeamEvent | null = null;
     const signal = options.signal;
     while (!signal?.aborted) {
       for (const name of listDir(dir)) {
         if (!name.endsWith('.jsonl')) continue;
-        const state = offsets.get(name) ?? { offset: 0, rest: '' };
+        const state = offsets.get(name) ?? { offset: 0, rest: '', lastTs: -Infinity, more: false };
         offsets.set(name, state);
-        const chunk = readFrom(path.join(dir, name), state.offset);
+        // A bounded piece per file and pass: a follower of a long log (a dashboard tab) never holds all of it at once.
+        const chunk = readFrom(path.join(dir, name), state.offset, FOLLOW_CHUNK_BYTES);
+        state.more = chunk.length === FOLLOW_CHUNK_BYTES;
         if (chunk.length === 0) continue;
         state.offset += chunk.length;
         const text = state.rest + chunk.toString('utf8');
         const cut = text.lastIndexOf('\n');
         state.rest = cut === -1 ? text : text.slice(cut + 1);
-        if (cut !== -1) parseLines(text.slice(0, cut + 1), held, options);
+        if (cut === -1) continue;
+        const whole = text.slice(0, cut + 1);
+        parseLines(whole, held, options);
+        state.lastTs = lastLineTs(whole) ?? state.lastTs;
       }
       held.sort(compareEvents);
-      const horizon = Date.now() - windowMs;
+      // Events come out in time order across files: while a file still has unread bytes, nothing later than what was read of it goes out.
+      let horizon = Date.now() - windowMs;
+      let catchingUp = false;
+      for (const state of offsets.values()) {
+        if (!state.more) continue;
+        catchingUp = true;
+        horizon = Math.min(horizon, state.lastTs);
+      }
       const ready: TeamEvent[] = [];
       const keep: TeamEvent[] = [];
       for (const event of held) (event.ts <= horizon ? ready : keep).push(event);
@@ -199,7 +212,7 @@ export class EventLog extends EventEmitter<EventLogEvents> {
         yield event as TeamEvent<K>;
       }
       try {
-        await sleep(pollMs, signal);
+        await sleep(catchingUp ? 0 : pollMs, signal);
       } catch (err) {
         if (err instanceof AbortError) return;
         throw err;
@@ -208,7 +221,22 @@ export class EventLog extends EventEmitter<EventLogEvents> {
   }
 }
 
-function readFrom(file: string, offset: number): Buffer {
+/** How much of one log file {@link EventLog.follow} reads per pass. */
+const FOLLOW_CHUNK_BYTES = 1 << 20;
+
+/** The time of the last line of whole JSON lines (undefined when it does not parse). */
+function lastLineTs(text: string): number | undefined {
+  const end = text.endsWith('\n') ? text.length - 1 : text.length;
+  const line = text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
+  try {
+    const ts = (JSON.parse(line) as { ts?: unknown }).ts;
+    return typeof ts === 'number' ? ts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readFrom(file: string, offset: number, maxBytes = Infinity): Buffer {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
@@ -224,7 +252,7 @@ function readFrom(file: string, offset: number): Buffer {
   try {
     const size = fs.fstatSync(fd).size;
     if (size <= offset) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - offset);
+    const buf = Buffer.alloc(Math.min(size - offset, maxBytes));
     let read = 0;
     while (read < buf.length) {
       const n = fs.readSync(fd, buf, read, buf.length - read, offset + read);
