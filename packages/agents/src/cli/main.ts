@@ -232,6 +232,7 @@ export function buildProgram(): Command {
     .description('a live web dashboard of the team: task graph, timeline, usage, agents and events, updated as events arrive (read-only)')
     .option('--port <n>', 'port to listen on (0: any free port)', int('--port', { min: 0, max: 65535 }), 7070)
     .option('--host <address>', 'address to listen on; anything but loopback must be asked for here, and is warned about', '127.0.0.1')
+    .option('--allowed-host <name>', 'with --host: a host name browsers reach the dashboard by, besides IP addresses and this machine\'s name (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText(
       'after',
       [

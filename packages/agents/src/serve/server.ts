@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import { type Backend, type TeamEventType, ValidationError } from '@agent-team/core';
 import { collectStatus } from '../cli/commands/status.js';
 import { buildReportData, type DiffCache } from '../report/data.js';
@@ -18,6 +19,12 @@ export interface DashboardOptions {
    * dashboard has no authentication and shows every task, result and event.
    */
   allowRemote?: boolean;
+  /**
+   * Served on an address other than loopback: host names (besides IP
+   * addresses, loopback names and this machine's name) a browser may reach it
+   * by, e.g. a DNS name of the machine. Any other Host header is refused (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
   title?: string;
   /** A comment line on idle event streams this often, so proxies keep them open. @default 15000 */
   heartbeatMs?: number;
@@ -54,14 +61,24 @@ export function checkListenOptions(options: DashboardOptions): { host: string; p
       `host "${host}" is not a loopback address: the dashboard has no authentication and shows every task, result and event of the team; ask for it explicitly (agent-team serve --host ${host}) to serve it there`,
     );
   }
+  for (const name of options.allowedHosts ?? []) {
+    if (typeof name !== 'string' || !HOSTNAME.test(name)) throw new ValidationError(`allowed host must be a host name (e.g. dashboard.example.com), got ${JSON.stringify(name)}`);
+  }
   return { host, port };
 }
 
-/** Host names a browser may send for a loopback server; anything else is refused (DNS rebinding). */
-function allowedHost(header: string | undefined): boolean {
+/**
+ * Host names a browser may send; anything else is refused, since a web page
+ * whose name an attacker points at this machine (DNS rebinding) sends its own
+ * name. On loopback: loopback names. On another address also IP addresses
+ * (a rebinding page cannot send one), this machine's name, and `allowed`.
+ */
+function allowedHost(header: string | undefined, loopbackOnly: boolean, allowed: ReadonlySet<string>): boolean {
   if (!header) return false;
-  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d+$/, '');
-  return isLoopback(name);
+  const name = (header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d+$/, '')).toLowerCase();
+  if (isLoopback(name)) return true;
+  if (loopbackOnly) return false;
+  return net.isIP(name.replace(/^\[|\]$/g, '')) !== 0 || allowed.has(name) || allowed.has(name.replace(/\.$/, ''));
 }
 
 const SECURITY_HEADERS = {
@@ -84,6 +101,8 @@ const SECURITY_HEADERS = {
 export async function startDashboard(backend: Backend, options: DashboardOptions = {}): Promise<Dashboard> {
   const { host, port } = checkListenOptions(options);
   const loopbackOnly = isLoopback(host);
+  const machine = os.hostname().toLowerCase();
+  const hostNames = new Set([machine, machine.split('.')[0] ?? machine, ...(options.allowedHosts ?? []).map((h) => h.toLowerCase())]);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const title = options.title ?? `agent-team · ${backend.location}`;
   const diffCache: DiffCache = new Map();
@@ -157,8 +176,9 @@ export async function startDashboard(backend: Backend, options: DashboardOptions
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (loopbackOnly && !allowedHost(req.headers.host)) {
-      json(res, 403, { error: `Host "${String(req.headers.host ?? '')}" is not allowed: this dashboard answers only to loopback names (127.0.0.1, localhost, [::1])` });
+    if (!allowedHost(req.headers.host, loopbackOnly, hostNames)) {
+      const names = loopbackOnly ? 'loopback names (127.0.0.1, localhost, [::1])' : `IP addresses, loopback names and ${[...hostNames].join(', ')} (add a name with --allowed-host)`;
+      json(res, 403, { error: `Host "${String(req.headers.host ?? '')}" is not allowed: this dashboard answers only to ${names}` });
       return;
     }
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { type Backend, FileBackend, TaskQueue, ValidationError, openBackend } from '@agent-team/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -190,11 +191,15 @@ describe('agent-team serve (the CLI)', () => {
     expect(await serve).toMatchObject({ code: 0, signal: null });
   });
 
-  it('serves on a non-loopback host only when --host says so, with a warning', async () => {
-    const serve = cli(['serve', '-w', path.join(dir, 'ws'), '--port', '0', '--host', '0.0.0.0', '--json']);
+  it('serves on a non-loopback host only when --host says so, with a warning; a name it was not given is refused (DNS rebinding)', async () => {
+    const serve = cli(['serve', '-w', path.join(dir, 'ws'), '--port', '0', '--host', '0.0.0.0', '--allowed-host', 'dashboard.example', '--json']);
     const listening = JSON.parse(await serve.firstLine) as { port: number };
-    // Any Host header is answered then (the names of the machine are not known).
-    expect((await request(`http://127.0.0.1:${listening.port}/api/status`, { headers: { host: 'dashboard.example:80' } })).status).toBe(200);
+    const status = (host: string) => request(`http://127.0.0.1:${listening.port}/api/status`, { headers: { host } }).then((r) => r.status);
+    // An IP address, this machine's name and the names given are answered; a page of another name pointed here is not.
+    expect(await status('dashboard.example:80')).toBe(200);
+    expect(await status(`192.0.2.7:${listening.port}`)).toBe(200);
+    expect(await status(`${os.hostname()}:${listening.port}`)).toBe(200);
+    expect(await status('attacker.example:80')).toBe(403);
     serve.child.kill('SIGTERM');
     const done = await serve;
     expect(done.code).toBe(0);

@@ -5,6 +5,7 @@ import { CliError, type GlobalOptions, openFromOptions } from '../context.js';
 export interface ServeOptions extends GlobalOptions {
   port: number;
   host: string;
+  allowedHost?: string[];
 }
 
 /**
@@ -17,7 +18,7 @@ export async function serveCommand(opts: ServeOptions, hostGiven: boolean): Prom
   const backend = await openFromOptions(opts, { watch: false });
   let dashboard: Dashboard;
   try {
-    dashboard = await startDashboard(backend, { port: opts.port, host: opts.host, allowRemote: hostGiven });
+    dashboard = await startDashboard(backend, { port: opts.port, host: opts.host, allowRemote: hostGiven, ...(opts.allowedHost ? { allowedHosts: opts.allowedHost } : {}) });
   } catch (err) {
     await backend.close();
     const code = (err as NodeJS.ErrnoException).code;
