@@ -693,7 +693,7 @@ export class Agent {
     if (review) {
       // Held for review: the reviewer sees the diff and this test run; the merge waits for the approval.
       const test = await repo.runTest(worktree, signal);
-      if (test && !test.passed && (await repo.testStatusAt(info.base, await repo.probeDir(this.id), signal)) === false) test.baseFailed = true;
+      if (test && !test.passed && (await repo.probeTestStatus(info.base, this.id, signal)) === false) test.baseFailed = true;
       return { ...summary, ...(test ? { test } : {}) };
     }
     const merged = await repo.merge(task.id, this.id, signal);

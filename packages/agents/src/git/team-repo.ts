@@ -207,6 +207,10 @@ export class TeamRepo {
    * default `mergeInto`, and branches below it.)
    */
   branchOf(taskId: string): string {
+    // Valid task ids that git refuses in a branch name (git check-ref-format): a clear error, not a git one at each attempt.
+    if (/\.\.|\.lock$|\.$|^\./.test(taskId)) {
+      throw new ValidationError(`task id ${describeValue(taskId)} cannot name a git branch (no "..", no leading or trailing ".", no ".lock" at the end): give a coding task another id`);
+    }
     return `agent-team-tasks/${this.teamId}/${taskId}`;
   }
 
@@ -621,6 +625,7 @@ export class TeamRepo {
       }
       // The commit point: mergeInto moves only if it is still where the merge started (and the run was not stopped meanwhile).
       if (signal?.aborted) throw new AbortError('the merge was stopped before mergeInto moved');
+      lock.assertHeld(); // a merge lock that went stale (its holder stalled) is not this merge's any more
       await git(this.repo, ['update-ref', '-m', `agent-team: merge task ${taskId}`, `refs/heads/${this.mergeInto}`, commit, before]);
       return { merged: true, commit, into: this.mergeInto, ...(test ? { test } : {}) };
     } finally {
@@ -679,6 +684,26 @@ export class TeamRepo {
     const passed = outcome?.passed ?? true;
     this.noteTestStatus(commit, passed);
     return passed;
+  }
+
+  /** Each agent's probes one after the other (see {@link probeTestStatus}). */
+  private readonly probes = new Map<string, Promise<unknown>>();
+
+  /**
+   * Whether the tests pass at a commit, probed in the agent's own probe
+   * worktree ({@link probeDir}). An agent working on several tasks at once
+   * probes one commit at a time there (two checkouts in one folder would test
+   * one commit's files under the other's name).
+   */
+  async probeTestStatus(commit: string, agentId: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    const before = this.probes.get(agentId) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(async () => this.testStatusAt(commit, await this.probeDir(agentId), signal));
+    this.probes.set(agentId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.probes.get(agentId) === mine) this.probes.delete(agentId);
+    }
   }
 
   /** A detached worktree of this agent's for probing a commit (its tests) outside the merge queue. */

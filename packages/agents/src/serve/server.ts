@@ -116,9 +116,19 @@ export async function startDashboard(backend: Backend, options: DashboardOptions
   const json = (res: http.ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}) =>
     send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`, extra);
 
+  // One build of the page's data serves every request that arrives while it runs: open tabs refresh after each
+  // burst of events, and each build reads the event log.
+  let building: ReturnType<typeof buildReportData> | null = null;
+  const reportData = () => {
+    building ??= buildReportData(backend, { diffCache }).finally(() => {
+      building = null;
+    });
+    return building;
+  };
+
   const page = async (res: http.ServerResponse) => {
     const nonce = randomBytes(16).toString('base64');
-    const data = await buildReportData(backend, { diffCache });
+    const data = await reportData();
     const html = reportHtml(data, { title, nonce, sections: LIVE_SECTIONS, script: LIVE_SCRIPT, css: LIVE_CSS });
     send(res, 200, 'text/html; charset=utf-8', html, { 'Content-Security-Policy': `${reportCsp(nonce)}; frame-ancestors 'none'` });
   };
@@ -198,7 +208,7 @@ export async function startDashboard(backend: Backend, options: DashboardOptions
     try {
       if (url.pathname === '/' || url.pathname === '/index.html') await page(res);
       else if (url.pathname === '/api/status') json(res, 200, await collectStatus(backend));
-      else if (url.pathname === '/api/report') json(res, 200, await buildReportData(backend, { diffCache }));
+      else if (url.pathname === '/api/report') json(res, 200, await reportData());
       else await events(req, res, url);
     } catch (err) {
       if (res.headersSent) {

@@ -167,3 +167,27 @@ it('a shared tree commits what it can: an ignored file a task wrote is left out,
   await team.close();
   expect(checkout()).toBe(before);
 });
+
+it('one agent probing two commits at once gets each its own answer (the probes take turns in its probe worktree)', async () => {
+  const { repo, workspace, checkout } = makeRepo({ ok: 'yes\n' });
+  const before = checkout();
+  const green = git(repo, 'rev-parse', 'HEAD');
+  git(repo, 'rm', '--quiet', 'ok');
+  git(repo, 'commit', '--quiet', '-m', 'red');
+  const red = git(repo, 'rev-parse', 'HEAD');
+  git(repo, 'reset', '--quiet', '--hard', green);
+  const team = await TeamRepo.open('t', { repo, base: 'main', test: 'sleep 0.3; test -f ok' }, workspace);
+  expect(await Promise.all([team.probeTestStatus(green, 'w1'), team.probeTestStatus(red, 'w1'), team.probeTestStatus(green, 'w1')])).toEqual([true, false, true]);
+  await team.close();
+  expect(checkout()).toBe(before);
+});
+
+it('a task id git cannot take in a branch name is a clear error, not a git failure at every attempt', async () => {
+  const { repo, workspace } = makeRepo();
+  const team = await TeamRepo.open('t', { repo }, workspace);
+  for (const id of ['x.lock', 'a..b', 'v1.']) {
+    await expect(team.worktreeFor(id, 'w1')).rejects.toThrow(/cannot name a git branch/);
+  }
+  expect(team.branchOf('fix-1.2')).toBe('agent-team-tasks/t/fix-1.2');
+  await team.close();
+});

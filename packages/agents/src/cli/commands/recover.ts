@@ -34,7 +34,11 @@ export async function recoverCommand(opts: GlobalOptions & { codebase?: string }
     const worktrees = opts.codebase !== undefined ? await recoverWorktrees(opts.codebase, backend) : undefined;
     const folder = backend.kind === 'file' ? path.join(backend.location, 'worktrees') : undefined;
     const removed =
-      !worktrees && folder && fs.existsSync(folder) ? await tidyWorktrees(folder, async (id) => (await backend.tasks.get(id).catch(() => null))?.status) : [];
+      !worktrees && folder && fs.existsSync(folder) ? await tidyWorktrees(folder, async (id) => {
+            // A task that cannot be read now is not a task that is gone: its worktree (and its uncommitted edits) stays.
+            const task = await backend.tasks.get(id).catch(() => 'unreadable' as const);
+            return task === 'unreadable' ? 'unknown' : task?.status;
+          }) : [];
     if (opts.json) {
       printJson({ ...report, ...(worktrees ? { worktrees } : {}), worktreesRemoved: worktrees ? worktrees.finished : removed });
       return;
