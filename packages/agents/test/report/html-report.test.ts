@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FileBackend, TaskQueue } from '@agent-team/core';
@@ -8,6 +7,16 @@ import { MAX_DIFF_BYTES, type DiffCache, attemptsFromEvents, buildReportData, cl
 import { reportHtml, scriptSafe } from '../../src/report/html.js';
 import { tempDir } from '../helpers.js';
 import { namedChange } from '../../src/git/result.js';
+import { git as gitIn, initRepo } from '../git/repo-fixture.js';
+
+/** A repository in `dir/repo` with a.txt committed on main, and git to run there. */
+function repoWithOneFile(dir: string) {
+  const repo = path.join(dir, 'repo');
+  fs.mkdirSync(repo);
+  fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+  initRepo(repo);
+  return { repo, git: (...args: string[]) => gitIn(repo, ...args) };
+}
 
 let dir: string | undefined;
 afterEach(() => {
@@ -107,13 +116,7 @@ describe('HTML report', () => {
 
   it("carries a coding task's diff when its repository is reachable, its stat otherwise, and asks git once per commit", async () => {
     dir = tempDir('report-diff-');
-    const repo = path.join(dir, 'repo');
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
-    fs.mkdirSync(repo);
-    git('init', '-q', '-b', 'main');
-    fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
-    git('add', '.');
-    git('commit', '-qm', 'base');
+    const { repo, git } = repoWithOneFile(dir);
     const base = git('rev-parse', 'HEAD');
     fs.writeFileSync(path.join(repo, 'a.txt'), 'one\ntwo\n');
     git('commit', '-qam', 'change');
@@ -145,13 +148,7 @@ describe('HTML report', () => {
 
   it('a result that names options instead of commits (written by anyone who completes a task) is never passed to git', async () => {
     dir = tempDir('report-inject-');
-    const repo = path.join(dir, 'repo');
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
-    fs.mkdirSync(repo);
-    git('init', '-q', '-b', 'main');
-    fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
-    git('add', '.');
-    git('commit', '-qm', 'base');
+    const { repo, git } = repoWithOneFile(dir);
     const victim = path.join(dir, 'victim.txt');
     fs.writeFileSync(victim, 'precious\n');
     const backend = FileBackend.open(path.join(dir, 'ws'), { watch: false });
