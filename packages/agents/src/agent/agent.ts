@@ -688,7 +688,9 @@ export class Agent {
     const review = task.metadata.review === true && task.type !== 'review';
     if (!info.commit) {
       await repo.park(task.id, this.id);
-      return summary; // nothing changed: nothing to merge
+      // Nothing to merge. Its work may be merged already (a worker killed between its merge and its result): say so.
+      const mergedAs = await repo.mergedAs(task.id);
+      return mergedAs ? { ...summary, merged: { commit: mergedAs, into: repo.mergeInto } } : summary;
     }
     if (review) {
       // Held for review: the reviewer sees the diff and this test run; the merge waits for the approval.

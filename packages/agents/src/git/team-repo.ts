@@ -528,6 +528,18 @@ export class TeamRepo {
     return { head, forkPoint: await gitLine(worktree, ['merge-base', 'HEAD', `refs/heads/${this.mergeInto}`]) };
   }
 
+  /**
+   * The merge commit of a task in `mergeInto`, if one is there (message
+   * `Merge task <id>`). For a task whose work is all in `mergeInto` already: a
+   * worker killed after its merge moved `mergeInto` but before the result was
+   * recorded leaves it so, and the next claimer has nothing new to commit.
+   */
+  async mergedAs(taskId: string): Promise<string | undefined> {
+    assertValidId('task', taskId);
+    const found = await gitLine(this.repo, ['log', '-1', '--merges', '--format=%H', lineGrep(`Merge task ${taskId}`), `refs/heads/${this.mergeInto}`]);
+    return found || undefined;
+  }
+
   /** The diff of a task's branch against where it left `mergeInto`. */
   async diff(taskId: string): Promise<string> {
     if (this.shared) {
@@ -860,7 +872,12 @@ function committedSomething(result: GitResult, cwd: string): boolean {
 
 /** `git log` option selecting a task's commits: their message has the line `Task: <id>`. */
 function taskGrep(taskId: string): string {
-  return `--grep=^Task: ${taskId.replace(/[.[\]*^$\\]/g, '\\$&')}$`;
+  return lineGrep(`Task: ${taskId}`);
+}
+
+/** `git log` option selecting commits whose message has this exact line. */
+function lineGrep(line: string): string {
+  return `--grep=^${line.replace(/[.[\]*^$\\]/g, '\\$&')}$`;
 }
 
 /**

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { AbortError } from '@agent-team/core';
 import { afterEach, expect, it } from 'vitest';
 import { TeamRepo } from '../../src/git/team-repo.js';
+import { AgentRole, AgentTeam, fromFunction } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
 import { checkoutOf, git, initRepo } from './repo-fixture.js';
 
@@ -190,4 +191,33 @@ it('a task id git cannot take in a branch name is a clear error, not a git failu
   }
   expect(team.branchOf('fix-1.2')).toBe('agent-team-tasks/t/fix-1.2');
   await team.close();
+});
+
+it("a task whose work a killed worker merged before recording it is reported merged by the next claimer (as that merge), not as 'changed nothing'", async () => {
+  const { repo, workspace, checkout } = makeRepo();
+  const before = checkout();
+  // The killed worker's part: its commit merged, its worktree left, no result recorded.
+  const first = await TeamRepo.open('t', { repo }, workspace);
+  const wt = await first.worktreeFor('fix-a', 'w1');
+  fs.writeFileSync(path.join(wt, 'a.txt'), 'fixed\n');
+  await first.commit(wt, 'fix-a', 'Fix a', 'w1');
+  const merged = await first.merge('fix-a', 'w1');
+  expect(merged).toMatchObject({ merged: true });
+  // The next claimer: an agent whose model finds nothing more to do.
+  const team = new AgentTeam({ workspace, teamId: 't', codebase: { repo } });
+  team.addAgent('w2', AgentRole.WORKER, fromFunction(() => 'a.txt is fixed already'), { codebase: 'write' });
+  await team.addTask('Fix a', { id: 'fix-a' });
+  expect((await team.run()).status).toBe('completed');
+  const result = (await team.queue.get('fix-a'))?.result as { commit: string | null; merged?: { commit: string; into: string } };
+  expect(result.commit).toBeNull();
+  expect(result.merged).toEqual({ commit: (merged as { commit: string }).commit, into: 'agent-team/t' });
+  await team.close();
+  // A task that changed nothing and was never merged says nothing of a merge.
+  const other = new AgentTeam({ workspace, teamId: 't', codebase: { repo } });
+  other.addAgent('w3', AgentRole.WORKER, fromFunction(() => 'nothing to change'), { codebase: 'write' });
+  await other.addTask('Look at b', { id: 'look-b' });
+  await other.run();
+  expect(((await other.queue.get('look-b'))?.result as { merged?: unknown }).merged).toBeUndefined();
+  await other.close();
+  expect(checkout()).toBe(before);
 });
