@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { TeamRepo } from '../../src/git/team-repo.js';
 import { tempDir } from '../helpers.js';
-import { checkoutOf, git, initRepo } from './repo-fixture.js';
+import { git, repoOf } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -20,11 +20,7 @@ afterEach(() => {
 
 async function setup() {
   dir = tempDir('commit-info-');
-  const repo = path.join(dir, 'repo');
-  fs.mkdirSync(repo);
-  fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
-  initRepo(repo);
-  const checkout = checkoutOf(repo);
+  const { repo, checkout } = repoOf(dir, { 'a.txt': 'one\n' });
   const before = checkout();
   const team = await TeamRepo.open('info', { repo }, path.join(dir, 'ws'));
   return { repo, team, checkout, before };

@@ -12,7 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import { TeamRepo } from '../../src/git/team-repo.js';
 import { AgentRole, AgentTeam, fromFunction } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
-import { checkoutOf, git, initRepo } from './repo-fixture.js';
+import { git, repoOf } from './repo-fixture.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -22,14 +22,7 @@ afterEach(() => {
 
 function makeRepo(files: Record<string, string> = { 'a.txt': 'a\n' }) {
   dir = tempDir('repo-hazards-');
-  const repo = path.join(dir, 'repo');
-  for (const [file, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
-    fs.writeFileSync(path.join(repo, file), text);
-  }
-  initRepo(repo);
-  const checkout = checkoutOf(repo);
-  return { repo, workspace: path.join(dir, 'ws'), checkout };
+  return { ...repoOf(dir, files), workspace: path.join(dir, 'ws') };
 }
 
 it("a user's commit hook that fails (husky + commitizen without a terminal) does not lose the work: the team's commits run no hooks", async () => {

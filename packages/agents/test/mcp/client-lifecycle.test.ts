@@ -11,9 +11,8 @@ import { McpClients, checkMcpSelection } from '../../src/mcp/client-tools.js';
 import type { ToolContext } from '../../src/models/index.js';
 import { registerSecret } from '../../src/models/secrets.js';
 import { alive, gone, tempDir } from '../helpers.js';
+import { stdioServer } from './fixtures/tool-server.js';
 
-const fixture = path.join(import.meta.dirname, 'fixtures', 'tool-server.ts');
-const tsx = import.meta.resolve('tsx').replace(/^file:\/\//, '');
 let dir: string | undefined;
 afterEach(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -22,7 +21,7 @@ afterEach(() => {
 
 /** What the tool loop passes a tool; these tools do not look at it. */
 const context: ToolContext = { signal: new AbortController().signal, toolCallId: 'call-1', messages: [] };
-const server = (pidFile: string) => ({ command: process.execPath, args: ['--import', tsx, fixture, 'stdio'], env: { PID_FILE: pidFile } });
+const server = (pidFile: string) => stdioServer({ PID_FILE: pidFile });
 const pids = (pidFile: string) => (fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
 
 it('a server an agent is starting while the team closes its clients is stopped as well, and nothing starts after close', async () => {
@@ -61,7 +60,7 @@ it('a server that died is started again by the next agent that needs it', async 
 
 it('a server named twice for one agent is refused, and so are two tools that would share one name', async () => {
   dir = tempDir('mcp-life-');
-  const servers = { calc: { ...server(path.join(dir, 'pids')), env: { PID_FILE: path.join(dir, 'pids'), CLASHING_NAMES: '1' } } };
+  const servers = { calc: stdioServer({ PID_FILE: path.join(dir, 'pids'), CLASHING_NAMES: '1' }) };
   expect(() => checkMcpSelection('w1', ['calc', { server: 'calc', tools: ['add'] }], servers)).toThrow(/agent "w1" names MCP server "calc" twice/);
   const clients = new McpClients(servers);
   await expect(clients.toolsFor(['calc'])).rejects.toThrow(/MCP tools "calc" "dot.name" and "calc" "dot_name" would both be named "calc__dot_name"/);

@@ -10,10 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateSpec } from '../../src/cli/spec.js';
 import { AgentRole, AgentTeam, fromFunction, type GenerateRequest, type LanguageModel } from '../../src/index.js';
 import { alive, gone, tempDir } from '../helpers.js';
-import { calculator } from './fixtures/tool-server.js';
+import { calculator, stdioServer } from './fixtures/tool-server.js';
 
-const fixture = path.join(import.meta.dirname, 'fixtures', 'tool-server.ts');
-const tsx = import.meta.resolve('tsx').replace(/^file:\/\//, '');
 let dir: string | undefined;
 afterEach(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -39,7 +37,7 @@ describe('MCP tools for agents', () => {
     const seen: GenerateRequest[] = [];
     const team = new AgentTeam({
       workspace: path.join(dir, 'ws'),
-      mcpServers: { calc: { command: process.execPath, args: ['--import', tsx, fixture, 'stdio'], env: { PID_FILE: pidFile, CALC_TOKEN: '${TEST_CALC_TOKEN}' } } },
+      mcpServers: { calc: stdioServer({ PID_FILE: pidFile, CALC_TOKEN: '${TEST_CALC_TOKEN}' }) },
     });
     const calls = [{ name: 'calc__add', arguments: { a: 2, b: 3 } }, { name: 'calc__broken' }, { name: 'calc__whoami' }];
     team.addAgent('w1', AgentRole.WORKER, caller(calls, seen), { mcp: [{ server: 'calc', tools: ['add', 'broken', 'whoami'] }], concurrency: 2 });
@@ -111,7 +109,7 @@ describe('MCP tools for agents', () => {
     dir = tempDir('mcp-fail-');
     const team = new AgentTeam({
       workspace: path.join(dir, 'ws'),
-      mcpServers: { calc: { command: process.execPath, args: ['--import', tsx, fixture, 'stdio'], env: { FAIL_START: '1' } } },
+      mcpServers: { calc: stdioServer({ FAIL_START: '1' }) },
     });
     team.addAgent('w1', AgentRole.WORKER, caller([], []), { mcp: ['calc'] });
     await team.addTask('Add', { id: 'sum', maxAttempts: 1 });

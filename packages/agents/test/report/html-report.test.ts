@@ -7,14 +7,11 @@ import { MAX_DIFF_BYTES, type DiffCache, attemptsFromEvents, buildReportData, cl
 import { reportHtml, scriptSafe } from '../../src/report/html.js';
 import { tempDir } from '../helpers.js';
 import { namedChange } from '../../src/git/result.js';
-import { git as gitIn, initRepo } from '../git/repo-fixture.js';
+import { git as gitIn, repoOf } from '../git/repo-fixture.js';
 
 /** A repository in `dir/repo` with a.txt committed on main, and git to run there. */
 function repoWithOneFile(dir: string) {
-  const repo = path.join(dir, 'repo');
-  fs.mkdirSync(repo);
-  fs.writeFileSync(path.join(repo, 'a.txt'), 'one\n');
-  initRepo(repo);
+  const { repo } = repoOf(dir, { 'a.txt': 'one\n' });
   return { repo, git: (...args: string[]) => gitIn(repo, ...args) };
 }
 
