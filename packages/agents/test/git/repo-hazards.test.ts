@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AbortError } from '@agent-team/core';
 import { afterEach, expect, it } from 'vitest';
+import { parseGitVersion } from '../../src/git/git.js';
 import { TeamRepo } from '../../src/git/team-repo.js';
 import { AgentRole, AgentTeam, fromFunction } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
@@ -213,4 +214,23 @@ it("a task whose work a killed worker merged before recording it is reported mer
   expect(((await other.queue.get('look-b'))?.result as { merged?: unknown }).merged).toBeUndefined();
   await other.close();
   expect(checkout()).toBe(before);
+});
+
+it('a workspace reached through a link works as its real path does (git records real paths), and the git version is read from git --version', async () => {
+  const { repo, checkout } = makeRepo();
+  const before = checkout();
+  const real = path.join(dir as string, 'real');
+  fs.mkdirSync(real);
+  const linked = path.join(dir as string, 'linked');
+  fs.symlinkSync(real, linked);
+  // Opened twice through the link: the shared tree made the first time is recognised as the team's own.
+  const first = await TeamRepo.open('t', { repo, isolation: 'shared' }, path.join(linked, 'ws'));
+  await first.close();
+  const second = await TeamRepo.open('t', { repo, isolation: 'shared' }, path.join(linked, 'ws'));
+  expect(second.worktrees).toBe(path.join(real, 'ws', 'worktrees'));
+  await second.close();
+  expect(checkout()).toBe(before);
+  expect(parseGitVersion('git version 2.39.5')).toEqual([2, 39]);
+  expect(parseGitVersion('git version 2.37.1 (Apple Git-136)')).toEqual([2, 37]);
+  expect(parseGitVersion('not git')).toBeUndefined();
 });
