@@ -11,8 +11,13 @@ import { BIN } from './cli-harness.js';
 // writable for it, with one file left at mode 000.
 
 const NOBODY = 65534;
+// As root with setpriv, and the CLI reachable by nobody: a checkout inside a private folder (mode 700, as mktemp -d
+// makes) is not, and then these tests say so and skip rather than fail for a reason that is not theirs.
 const canDrop =
-  process.getuid?.() === 0 && spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'true']).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'true']).status === 0 &&
+  (spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, BIN, '--version']).status === 0 ||
+    (console.warn(`skipping the unreadable-file faults: user nobody cannot run ${BIN} (a folder above it is private)`), false));
 
 function asNobody(args: string[]) {
   return spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, BIN, ...args], {
